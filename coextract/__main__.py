@@ -1,0 +1,5 @@
+import sys
+
+from coextract.cli import main
+
+sys.exit(main())

@@ -1,0 +1,65 @@
+"""Exact-match span precision, recall and F1, micro over a whole split.
+
+A predicted term counts only if its (sentence, start, end) equals a gold term's.
+Counts are summed over all sentences before dividing (micro), never averaged per
+sentence, as in every paper this project compares with.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+from coextract.tagging import tags_to_spans
+
+
+@dataclass(frozen=True)
+class SpanScore:
+    """Precision, recall and F1 (fractions in [0, 1]) with the counts behind them."""
+
+    precision: float
+    recall: float
+    f1: float
+    n_gold: int
+    n_pred: int
+    n_correct: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def span_scores(
+    gold: Iterable[Sequence[tuple[int, int]]], pred: Iterable[Sequence[tuple[int, int]]]
+) -> SpanScore:
+    """Score predicted spans against gold spans, sentence by sentence.
+
+    `gold` and `pred` hold one list of (start, end) spans per sentence, in the
+    same order. A span predicted twice in one sentence counts once.
+    """
+    n_gold = n_pred = n_correct = 0
+    for gold_spans, pred_spans in zip(gold, pred, strict=True):
+        gold_set, pred_set = set(map(tuple, gold_spans)), set(map(tuple, pred_spans))
+        n_gold += len(gold_set)
+        n_pred += len(pred_set)
+        n_correct += len(gold_set & pred_set)
+    precision = n_correct / n_pred if n_pred else 0.0
+    recall = n_correct / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if n_correct else 0.0
+    return SpanScore(precision, recall, f1, n_gold, n_pred, n_correct)
+
+
+def score_predictions(examples, predictions) -> dict[str, SpanScore]:
+    """Aspect and opinion span scores of `predictions` against gold `examples`.
+
+    `examples` are `data.Example`s and `predictions` the matching
+    `predict.SentencePrediction`s; both sides are decoded with `tags_to_spans`.
+    """
+    examples, predictions = list(examples), list(predictions)
+    return {
+        "aspect": span_scores(
+            (tags_to_spans(e.aspect_tags) for e in examples),
+            (tags_to_spans(p.aspect_tags) for p in predictions),
+        ),
+        "opinion": span_scores(
+            (tags_to_spans(e.opinion_tags) for e in examples),
+            (tags_to_spans(p.opinion_tags) for p in predictions),
+        ),
+    }

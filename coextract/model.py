@@ -1,0 +1,199 @@
+"""CMLA: Coupled Multi-Layer Attentions (Wang et al., AAAI 2017), in one module.
+
+Read `../shared/design/cmla.md` beside this file's repository for the maths.
+In short, for a sentence of T tokens:
+
+    h      = GRU(word vectors + sub-word vectors)               encoder, (T, d)
+    beta^a = tanh([h G^a u^a ; h D^a u^p])                      coupled tensor attention, (T, 2K)
+    r^a    = GRU(beta^a)                                        context over compositions
+    alpha^a = softmax(r^a v^a),  o^a = alpha^a h                attention and summary
+    u^a    <- tanh(Q^a u^a) + o^a                               prototype update, next layer
+    logits^a = W^a (sum over layers of r^a)                     per-token B/I/O scores
+
+and the same for opinions (superscript p) with the prototypes swapped, for L
+layers. Changes from the paper, each kept because dev F1 said so (see
+`benchmarks/README.md`): bidirectional GRUs, hashed sub-word embeddings beside
+the word vectors, frozen pre-trained word vectors, mini-batches with Adam.
+
+Bidirectional GRUs run the backward direction as a forward GRU over each
+sentence reversed within its own length, so padding always trails the real
+tokens and a sentence's output never depends on the rest of its batch.
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class CMLAConfig:
+    vocab_size: int = 5331
+    word_dim: int = 100  # width of the pre-trained word vectors
+    freeze_embeddings: bool = True  # keep pre-trained vectors (test-only words stay in place)
+    n_buckets: int = 1 << 15  # sub-word hash table size; 0 = no sub-word features
+    n_subword_features: int = 6  # prefixes, suffixes, shape (see features.py)
+    subword_dim: int = 20  # width of each sub-word embedding
+    hidden_dim: int = 50  # encoder GRU size per direction
+    inner_dim: int = 50  # size per direction of the GRU over compositions
+    bidirectional: bool = True
+    n_slices: int = 20  # K, slices of each attention tensor
+    n_layers: int = 2  # L, attention layers (prototype updates)
+    dropout: float = 0.5
+    n_tags: int = 3  # O, B, I
+
+
+def reverse_index(mask: torch.Tensor) -> torch.Tensor:
+    """Index that reverses each sentence within its length and leaves padding in place."""
+    lengths = mask.sum(dim=1, keepdim=True)  # (B, 1)
+    positions = torch.arange(mask.size(1), device=mask.device).unsqueeze(0)  # (1, T)
+    return torch.where(positions < lengths, lengths - 1 - positions, positions)  # (B, T)
+
+
+def reverse(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Reorder the time axis of x (B, T, C) by index (B, T)."""
+    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+
+
+class SentenceGRU(nn.Module):
+    """A GRU over right-padded sentences, optionally bidirectional and batch-invariant."""
+
+    def __init__(self, input_dim: int, hidden_dim: int, bidirectional: bool) -> None:
+        super().__init__()
+        self.forward_gru = nn.GRU(input_dim, hidden_dim, batch_first=True)
+        self.backward_gru = nn.GRU(input_dim, hidden_dim, batch_first=True) if bidirectional else None
+
+    def forward(self, x: torch.Tensor, rev: torch.Tensor) -> torch.Tensor:
+        out, _ = self.forward_gru(x)  # (B, T, H)
+        if self.backward_gru is None:
+            return out
+        out_back, _ = self.backward_gru(reverse(x, rev))  # (B, T, H), reversed time
+        return torch.cat([out, reverse(out_back, rev)], dim=-1)  # (B, T, 2H)
+
+
+class CoupledAttention(nn.Module):
+    """beta^a = tanh([h G^a u^a ; h D^a u^p]) and beta^p = tanh([h G^p u^p ; h D^p u^a]).
+
+    The four tensors are stored as one (4, K, d, d) parameter so that both sides
+    are two matrix products: first every tensor times its prototype, then h
+    times all of them at once.
+    """
+
+    def __init__(self, dim: int, n_slices: int) -> None:
+        super().__init__()
+        self.n_slices = n_slices
+        self.tensors = nn.Parameter(torch.empty(4, n_slices, dim, dim))  # G^a, D^a, G^p, D^p
+
+    def forward(self, h: torch.Tensor, u_a: torch.Tensor, u_p: torch.Tensor):
+        prototypes = torch.stack([u_a, u_p, u_p, u_a])  # (4, B, d), one per tensor
+        tensor_u = torch.einsum("skde,sbe->bskd", self.tensors, prototypes)  # (B, 4, K, d)
+        tensor_u = tensor_u.flatten(1, 2)  # (B, 4K, d)
+        beta = torch.tanh(torch.einsum("btd,bjd->btj", h, tensor_u))  # (B, T, 4K)
+        beta_a, beta_p = beta.split(2 * self.n_slices, dim=-1)  # (B, T, 2K) each
+        return beta_a, beta_p
+
+
+class AttentionSide(nn.Module):
+    """One side (aspect or opinion): context GRU, attention, prototype update."""
+
+    def __init__(self, config: CMLAConfig, dim: int) -> None:
+        super().__init__()
+        directions = 2 if config.bidirectional else 1
+        self.context = SentenceGRU(2 * config.n_slices, config.inner_dim, config.bidirectional)
+        self.score = nn.Linear(directions * config.inner_dim, 1, bias=False)  # v
+        self.update = nn.Linear(dim, dim, bias=False)  # Q
+
+    def forward(self, beta, h, u, mask, rev):
+        r = self.context(beta, rev)  # (B, T, dr)
+        e = self.score(r).squeeze(-1)  # (B, T)
+        alpha = F.softmax(e.masked_fill(~mask, -1e9), dim=-1)  # (B, T), zero at padding
+        o = torch.einsum("bt,btd->bd", alpha, h)  # (B, d)
+        u_next = torch.tanh(self.update(u)) + o  # (B, d)
+        return r, alpha, u_next
+
+
+class CMLA(nn.Module):
+    def __init__(self, config: CMLAConfig) -> None:
+        super().__init__()
+        self.config = config
+        directions = 2 if config.bidirectional else 1
+        dim = directions * config.hidden_dim  # d
+        subword_width = config.n_subword_features * config.subword_dim if config.n_buckets else 0
+        input_dim = config.word_dim + subword_width
+        self.word_embedding = nn.Embedding(config.vocab_size, config.word_dim, padding_idx=0)
+        self.word_embedding.weight.requires_grad = not config.freeze_embeddings
+        self.subword_embedding = (
+            nn.Embedding(config.n_buckets, config.subword_dim, padding_idx=0) if config.n_buckets else None
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.encoder = SentenceGRU(input_dim, config.hidden_dim, config.bidirectional)
+        self.prototype_a = nn.Parameter(torch.empty(dim))  # u^a
+        self.prototype_p = nn.Parameter(torch.empty(dim))  # u^p
+        self.coupled = CoupledAttention(dim, config.n_slices)
+        self.aspect_side = AttentionSide(config, dim)
+        self.opinion_side = AttentionSide(config, dim)
+        self.aspect_head = nn.Linear(directions * config.inner_dim, config.n_tags)
+        self.opinion_head = nn.Linear(directions * config.inner_dim, config.n_tags)
+        self.apply(self._init_weights)
+        nn.init.xavier_uniform_(self.coupled.tensors.view(-1, dim, dim))
+        nn.init.uniform_(self.prototype_a, -1 / math.sqrt(dim), 1 / math.sqrt(dim))
+        nn.init.uniform_(self.prototype_p, -1 / math.sqrt(dim), 1 / math.sqrt(dim))
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.xavier_uniform_(module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, std=0.1)
+            with torch.no_grad():
+                module.weight[0].zero_()
+
+    def load_word_vectors(self, vectors: torch.Tensor) -> None:
+        """Initialise the word embedding with pre-trained vectors (vocab_size, word_dim)."""
+        with torch.no_grad():
+            self.word_embedding.weight.copy_(vectors)
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def forward(self, word_ids, subword_ids, mask):
+        """word_ids (B, T), subword_ids (B, T, S), mask (B, T) bool.
+
+        Returns aspect_logits (B, T, 3), opinion_logits (B, T, 3) and the
+        attention weights (B, 2, L, T): side 0 aspects, side 1 opinions.
+        """
+        x = self.word_embedding(word_ids)  # (B, T, E)
+        if self.subword_embedding is not None:
+            pieces = self.subword_embedding(subword_ids)  # (B, T, S, Es)
+            x = torch.cat([x, pieces.flatten(2)], dim=-1)  # (B, T, E + S*Es)
+        x = self.dropout(x)
+        rev = reverse_index(mask)  # (B, T)
+        h = self.encoder(x, rev)  # (B, T, d)
+        h = self.dropout(h)
+
+        batch_size = word_ids.size(0)
+        u_a = self.prototype_a.expand(batch_size, -1)  # (B, d)
+        u_p = self.prototype_p.expand(batch_size, -1)  # (B, d)
+        r_a_sum, r_p_sum, attentions = 0, 0, []
+        for _ in range(self.config.n_layers):  # unrolled at export: L is fixed
+            beta_a, beta_p = self.coupled(h, u_a, u_p)  # (B, T, 2K) each
+            r_a, alpha_a, u_a_next = self.aspect_side(beta_a, h, u_a, mask, rev)
+            r_p, alpha_p, u_p_next = self.opinion_side(beta_p, h, u_p, mask, rev)
+            u_a, u_p = u_a_next, u_p_next
+            r_a_sum = r_a_sum + r_a  # (B, T, dr)
+            r_p_sum = r_p_sum + r_p
+            attentions.append(torch.stack([alpha_a, alpha_p], dim=1))  # (B, 2, T)
+
+        aspect_logits = self.aspect_head(self.dropout(r_a_sum))  # (B, T, 3)
+        opinion_logits = self.opinion_head(self.dropout(r_p_sum))  # (B, T, 3)
+        return aspect_logits, opinion_logits, torch.stack(attentions, dim=2)  # (B, 2, L, T)
+
+    @staticmethod
+    def loss(aspect_logits, opinion_logits, aspect_tags, opinion_tags, mask) -> torch.Tensor:
+        """Cross-entropy of aspects plus cross-entropy of opinions, over real tokens."""
+        aspect = F.cross_entropy(aspect_logits[mask], aspect_tags[mask])
+        opinion = F.cross_entropy(opinion_logits[mask], opinion_tags[mask])
+        return aspect + opinion

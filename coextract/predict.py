@@ -1,0 +1,59 @@
+"""Run any backend over many sentences and turn its probabilities into tags.
+
+A backend is a function from a `Batch` to per-token probabilities (aspect and
+opinion, (B, T, 3) each) and attention weights ((B, 2, L, T)). Torch during
+training and onnxruntime when deployed are both used through this module, so
+batching, un-padding and BIO decoding are written once. Imports no torch.
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from coextract.features import Batch, Featurizer
+
+Backend = Callable[[Batch], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class SentencePrediction:
+    """What the model says about one sentence of T tokens."""
+
+    aspect_probs: np.ndarray  # (T, 3) over O, B, I
+    opinion_probs: np.ndarray  # (T, 3)
+    attentions: np.ndarray  # (2, L, T): aspect side, opinion side
+
+    @property
+    def aspect_tags(self) -> list[int]:
+        return self.aspect_probs.argmax(-1).tolist()
+
+    @property
+    def opinion_tags(self) -> list[int]:
+        return self.opinion_probs.argmax(-1).tolist()
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
+    """Indices of sentences grouped by similar length, to keep padding low."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
+
+
+def predict_sentences(
+    backend: Backend,
+    featurizer: Featurizer,
+    sentences: Sequence[Sequence[str]],
+    batch_size: int = 256,
+) -> list[SentencePrediction]:
+    """Predictions for tokenized `sentences` (none empty), in their input order."""
+    results: list[SentencePrediction | None] = [None] * len(sentences)
+    for indices in length_sorted_batches([len(s) for s in sentences], batch_size):
+        batch = featurizer.batch([sentences[i] for i in indices])
+        aspect_probs, opinion_probs, attentions = backend(batch)
+        for row, i in enumerate(indices):
+            n = len(sentences[i])
+            results[i] = SentencePrediction(
+                aspect_probs[row, :n], opinion_probs[row, :n], attentions[row, :, :, :n]
+            )
+    return results

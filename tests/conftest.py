@@ -1,0 +1,39 @@
+"""Shared fixtures: the real benchmark data and one tiny trained run per session."""
+
+from pathlib import Path
+
+import pytest
+
+from coextract.data import default_data_dir
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = default_data_dir()
+    if not (path / "res14" / "train" / "sentence.txt").is_file():
+        pytest.fail(f"benchmark data not found at {path}; set COEXTRACT_DATA")
+    return path
+
+
+TINY_MODEL = {"hidden_dim": 16, "inner_dim": 8, "n_slices": 4, "n_buckets": 1024, "subword_dim": 8}
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, data_dir):
+    """A CMLA trained for a few epochs on 300 res14 sentences: (run_dir, metrics)."""
+    pytest.importorskip("torch")
+    from coextract.train import TrainConfig, train
+
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    config = TrainConfig(
+        dataset="res14",
+        seed=3,
+        max_epochs=6,
+        patience=6,
+        batch_size=16,
+        learning_rate=5e-3,
+        max_train_sentences=300,
+        model=TINY_MODEL,
+    )
+    metrics = train(config, data_dir, run_dir)
+    return run_dir, metrics

@@ -1,0 +1,146 @@
+"""Integration: train a tiny model on a slice of res14, then use it like a user would."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from coextract.data import read_dataset  # noqa: E402
+from coextract.train import evaluate_model, load_run  # noqa: E402
+
+
+def test_loss_falls_and_training_f1_rises(tiny_run, data_dir):
+    run_dir, metrics = tiny_run
+    losses = [epoch["loss"] for epoch in metrics["history"]]
+    assert losses[-1] < 0.6 * losses[0]
+    model, featurizer, _ = load_run(run_dir)
+    train_slice = read_dataset(data_dir, "res14")["train"][:300]
+    scores = evaluate_model(model, featurizer, train_slice)
+    # Chance (random B/I/O) scores near 0 on exact spans; a learning model does far better.
+    assert scores["aspect"]["f1"] > 0.4 and scores["opinion"]["f1"] > 0.4
+
+
+def test_run_folder_contents(tiny_run, data_dir):
+    run_dir, metrics = tiny_run
+    state = torch.load(run_dir / "model.pt", weights_only=True)
+    assert "coupled.tensors" in state
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["train"]["seed"] == 3 and config["dataset"] == "res14"
+    assert len(config["data_fingerprint"]) == 64 and config["vocabulary"][0] == "<pad>"
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert set(saved) >= {"dev", "test", "best_epoch", "train_seconds", "history"}
+    # The saved epoch is the best on dev.
+    best = max(metrics["history"], key=lambda e: e["dev_aspect_f1"] + e["dev_opinion_f1"])
+    assert saved["best_epoch"] == best["epoch"]
+    assert saved["dev"]["aspect"]["f1"] == pytest.approx(best["dev_aspect_f1"])
+
+
+def test_training_is_deterministic(tiny_run, data_dir, tmp_path):
+    from coextract.train import TrainConfig, train
+    from tests.conftest import TINY_MODEL
+
+    config = TrainConfig(
+        dataset="res14",
+        seed=3,
+        max_epochs=2,
+        patience=6,
+        learning_rate=5e-3,
+        max_train_sentences=300,
+        model=TINY_MODEL,
+    )
+    again = train(config, data_dir, tmp_path / "again")
+    _, first = tiny_run
+    assert [e["loss"] for e in again["history"]] == [e["loss"] for e in first["history"][:2]]
+
+
+def coextract(*args, **kwargs):
+    return subprocess.run(
+        [sys.executable, "-m", "coextract", *args], capture_output=True, text=True, **kwargs
+    )
+
+
+def test_evaluate_json_matches_the_documented_shape(tiny_run, data_dir):
+    run_dir, metrics = tiny_run
+    result = coextract(
+        "evaluate",
+        "--model",
+        str(run_dir),
+        "--dataset",
+        "res14",
+        "--split",
+        "test",
+        "--json",
+        "--data-dir",
+        str(data_dir),
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["dataset"] == "res14" and report["split"] == "test" and report["n_sentences"] == 800
+    for side in ("aspect", "opinion"):
+        assert set(report[side]) == {"precision", "recall", "f1", "n_gold", "n_pred", "n_correct"}
+        assert 0 <= report[side]["f1"] <= 1
+        assert report[side] == metrics["test"][side]
+    assert report["aspect"]["n_gold"] == 1134 and report["opinion"]["n_gold"] == 1008
+    table = coextract("evaluate", "--model", str(run_dir), "--dataset", "res14", "--data-dir", str(data_dir))
+    assert "precision" in table.stdout and "aspect" in table.stdout
+
+
+def test_train_command_end_to_end(data_dir, tmp_path):
+    out = tmp_path / "run"
+    args = [
+        "train",
+        "--dataset",
+        "res15",
+        "--output",
+        str(out),
+        "--data-dir",
+        str(data_dir),
+        "--epochs",
+        "1",
+        "--max-train-sentences",
+        "64",
+        "--hidden-dim",
+        "8",
+        "--slices",
+        "2",
+    ]
+    result = coextract(*args)
+    assert result.returncode == 0, result.stderr
+    assert "epoch   1" in result.stderr and "test F1" in result.stderr
+    assert (out / "model.pt").is_file()
+    again = coextract(*args)
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["evaluate", "--model", "MISSING", "--dataset", "res14"], "model folder"),
+        (["train", "--dataset", "res99", "--output", "OUT"], "unknown dataset 'res99'"),
+        (["evaluate", "--model", "X", "--dataset", "res14", "--data-dir", "/nonexistent"], "does not exist"),
+    ],
+)
+def test_bad_input_is_one_clear_line(args, message, tmp_path, data_dir):
+    env_args = [
+        a.replace("MISSING", str(tmp_path / "none")).replace("OUT", str(tmp_path / "o")) for a in args
+    ]
+    if "--data-dir" not in env_args:
+        env_args += ["--data-dir", str(data_dir)]
+    result = coextract(*env_args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tiny_run, tmp_path, data_dir):
+    run_dir, _ = tiny_run
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text((run_dir / "config.json").read_text())
+    (broken / "model.pt").write_bytes(b"not a checkpoint")
+    result = coextract("evaluate", "--model", str(broken), "--dataset", "res14", "--data-dir", str(data_dir))
+    assert result.returncode == 2 and "unreadable checkpoint" in result.stderr
+    assert "Traceback" not in result.stderr
