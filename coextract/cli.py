@@ -60,12 +60,38 @@ def cmd_train(args: argparse.Namespace) -> None:
     )
 
 
-def load_model(path: Path):
-    """(backend, featurizer) for a run folder from `coextract train`."""
+def load_model(name_or_path: str):
+    """(backend, featurizer) for an exported model (name or folder) or a training run folder."""
+    if not (Path(name_or_path) / "config.json").is_file():
+        from coextract.runtime import load
+
+        tagger = load(name_or_path)
+        return tagger.backend, tagger.featurizer
     from coextract.train import load_run, torch_backend
 
-    model, featurizer, _ = load_run(path)
+    model, featurizer, _ = load_run(name_or_path)
     return torch_backend(model), featurizer
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from coextract.export import export_run
+
+    meta = export_run(args.run_dir, args.output, args.data_dir or default_data_dir(), args.quantize)
+    test = meta["onnx_scores"]["test"]
+    print(
+        f"exported to {args.output}: dev verified ({meta['verification']['tag_mismatches']} tags differ, "
+        f"largest probability difference {meta['verification']['max_prob_diff']:.1e}); onnxruntime test F1 "
+        f"aspect {100 * test['aspect']['f1']:.2f} opinion {100 * test['opinion']['f1']:.2f}",
+        file=sys.stderr,
+    )
+    if "int8" in meta:
+        int8 = meta["int8"]
+        verdict = "kept" if int8["shipped"] else "not kept"
+        print(
+            f"int8 model {verdict}: largest F1 loss {100 * int8['largest_f1_loss']:.2f} points, "
+            f"{int8['speedup_vs_fp32']:.2f}x fp32 speed",
+            file=sys.stderr,
+        )
 
 
 def format_scores(report: dict) -> str:
@@ -87,7 +113,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from coextract.predict import predict_sentences
 
     examples = read_dataset(args.data_dir or default_data_dir(), args.dataset)[args.split]
-    backend, featurizer = load_model(Path(args.model))
+    backend, featurizer = load_model(args.model)
     predictions = predict_sentences(backend, featurizer, [e.tokens for e in examples], args.batch_size)
     scores = score_predictions(examples, predictions)
     report = {
@@ -143,13 +169,35 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exact-match span precision, recall and F1, micro over the split, "
         "for aspects and opinions separately.",
     )
-    evaluate.add_argument("--model", required=True, help="run folder from 'coextract train'")
+    evaluate.add_argument(
+        "--model",
+        required=True,
+        help="an exported model (bundled name such as 'restaurant', or a folder from 'coextract export') "
+        "or a run folder from 'coextract train' (evaluated with torch)",
+    )
     evaluate.add_argument("--dataset", required=True, help=DATASET_HELP)
     evaluate.add_argument("--split", default="test", choices=SPLITS)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--batch-size", type=int, default=256)
     add_data_dir(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
+
+    export = commands.add_parser(
+        "export",
+        help="export a trained run to ONNX",
+        description="Export a run folder to ONNX (model.onnx, meta.json, MODEL_CARD.md). "
+        "Torch and onnxruntime are run on the whole dev set; the export fails if any tag "
+        "differs or a probability differs by more than 1e-4.",
+    )
+    export.add_argument("run_dir", type=Path, help="run folder from 'coextract train'")
+    export.add_argument("--output", type=Path, required=True, help="model folder to write (replaced)")
+    export.add_argument(
+        "--quantize",
+        action="store_true",
+        help="also write an int8 model; kept only if test F1 stays within 0.5 points and it is faster",
+    )
+    add_data_dir(export)
+    export.set_defaults(func=cmd_export)
     return parser
 
 

@@ -37,3 +37,14 @@ def tiny_run(tmp_path_factory, data_dir):
     )
     metrics = train(config, data_dir, run_dir)
     return run_dir, metrics
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tiny_run, data_dir):
+    """The tiny run exported to ONNX (with an int8 attempt): the model folder."""
+    from coextract.export import export_run
+
+    run_dir, _ = tiny_run
+    model_dir = tmp_path_factory.mktemp("models") / "tiny"
+    export_run(run_dir, model_dir, data_dir, quantized=True)
+    return model_dir

@@ -1,0 +1,207 @@
+"""Tag reviews with an exported model on onnxruntime. Imports no torch.
+
+A model folder (written by `coextract export`) holds `model.onnx` and
+`meta.json`: the vocabulary, the sub-word hashing, the label scheme and the
+scores the model earned. `load` checks that they belong together before any
+sentence is tagged, because a model fed the wrong ids fails silently.
+
+Span scores: a term's score is the mean, over its tokens, of the probability the
+model gave the tag the term was decoded from (B on its first token, I on the
+others), rounded to 4 decimals so that it does not change with batch
+composition. It is in [0, 1] and can be used to trade precision for recall.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from importlib import resources
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from coextract.errors import CoextractError
+from coextract.features import SUBWORD_FEATURES, Batch, Featurizer
+from coextract.predict import SentencePrediction, predict_sentences
+from coextract.tagging import B, I, tags_to_spans
+
+FORMAT = "coextract-onnx/1"
+ALIASES = {"restaurant": "res14", "laptop": "lap14"}
+INPUTS = ("word_ids", "subword_ids", "mask")
+OUTPUTS = ("aspect_probs", "opinion_probs", "aspect_attention", "opinion_attention")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A term: `text == source[start:end]`, with a confidence score in [0, 1]."""
+
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The aspect and opinion terms of one input, with the tokens the model read."""
+
+    text: str
+    tokens: tuple[str, ...]
+    aspects: tuple[Span, ...]
+    opinions: tuple[Span, ...]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def vocabulary_hash(vocabulary: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(vocabulary).encode("utf-8")).hexdigest()
+
+
+def bundled_models() -> dict[str, Path]:
+    """Bundled model folders by name (`res14`, ...), shipped as package data."""
+    root = Path(str(resources.files("coextract.models")))
+    return {p.name: p for p in sorted(root.iterdir()) if (p / "meta.json").is_file()}
+
+
+def resolve_model(name_or_path: str | Path) -> Path:
+    """A bundled model name or alias, or a model folder, as a folder path."""
+    bundled = bundled_models()
+    name = ALIASES.get(str(name_or_path), str(name_or_path))
+    if name in bundled:
+        return bundled[name]
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    known = ", ".join([*ALIASES, *bundled])
+    raise CoextractError(f"no model {str(name_or_path)!r}: not a bundled model ({known}) nor a folder")
+
+
+def read_meta(model_dir: Path) -> dict:
+    path = model_dir / "meta.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CoextractError(
+            f"{path}: missing; a model folder needs the meta.json written by 'coextract export'"
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CoextractError(f"{path}: not valid JSON ({err})") from None
+    missing = {"format", "vocabulary", "vocabulary_sha256", "n_buckets", "subword_features"} - set(meta)
+    if missing or meta.get("format") != FORMAT:
+        raise CoextractError(
+            f"{path}: not {FORMAT} metadata (missing: {', '.join(sorted(missing)) or 'format'})"
+        )
+    if vocabulary_hash(meta["vocabulary"]) != meta["vocabulary_sha256"]:
+        raise CoextractError(f"{path}: vocabulary does not match its sha256; the file was altered or damaged")
+    if tuple(meta["subword_features"]) != SUBWORD_FEATURES[: len(meta["subword_features"])]:
+        raise CoextractError(f"{path}: sub-word features {meta['subword_features']} are not this version's")
+    return meta
+
+
+def open_session(path: Path, threads: int | None) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own types for missing, truncated or foreign files
+        raise CoextractError(
+            f"{path}: cannot be loaded as an ONNX model ({type(err).__name__}: {err})"
+        ) from None
+    names = tuple(o.name for o in session.get_outputs())
+    if names != OUTPUTS:
+        raise CoextractError(f"{path}: outputs {names} are not a coextract model's {OUTPUTS}")
+    return session
+
+
+def term_spans(probs: np.ndarray, tags: Sequence[int]) -> list[tuple[int, int, float]]:
+    """(start, end, score) token spans of the terms in `tags`; scoring as the module says."""
+    spans = []
+    for start, end in tags_to_spans(tags):
+        token_probs = [probs[start, B], *probs[start + 1 : end, I]]
+        spans.append((start, end, round(float(np.mean(token_probs)), 4)))
+    return spans
+
+
+class Tagger:
+    """Finds aspect and opinion terms with an ONNX model.
+
+    Use `coextract.load` to make one. Call it on one input, or `pipe` over many.
+    An input is a list of tokens (pre-tokenized; spans then index the tokens
+    joined by single spaces).
+    """
+
+    def __init__(self, model_dir: Path, threads: int | None = None, quantized: bool = False) -> None:
+        self.model_dir = Path(model_dir)
+        self.meta = read_meta(self.model_dir)
+        self.featurizer = Featurizer(self.meta["vocabulary"], self.meta["n_buckets"])
+        self.session = open_session(
+            self.model_dir / ("model.int8.onnx" if quantized else "model.onnx"), threads
+        )
+
+    def __repr__(self) -> str:
+        return f"Tagger({str(self.model_dir)!r}, dataset={self.meta.get('dataset')!r})"
+
+    def backend(self, batch: Batch):
+        """Run the ONNX graph on a batch: the `predict.Backend` of this tagger."""
+        feeds = {"word_ids": batch.word_ids, "subword_ids": batch.subword_ids, "mask": batch.mask}
+        aspect_probs, opinion_probs, aspect_att, opinion_att = self.session.run(None, feeds)
+        return aspect_probs, opinion_probs, np.stack([aspect_att, opinion_att], axis=1)
+
+    def predict(self, sentences: Sequence[Sequence[str]], batch_size: int = 256) -> list[SentencePrediction]:
+        """Per-token probabilities and attention for tokenized sentences (none empty)."""
+        return predict_sentences(self.backend, self.featurizer, sentences, batch_size)
+
+    def __call__(self, tokens: Sequence[str]) -> Extraction:
+        return next(self.pipe([tokens]))
+
+    def pipe(self, inputs: Iterable[Sequence[str]], batch_size: int = 256) -> Iterator[Extraction]:
+        """Extractions for `inputs`, in order, reading `8 * batch_size` at a time."""
+        inputs = iter(inputs)
+        while chunk := list(islice(inputs, 8 * batch_size)):
+            sentences = [tuple(check_tokens(tokens)) for tokens in chunk]
+            predictions = self.predict([s for s in sentences if s], batch_size)
+            found = iter(predictions)
+            for tokens in sentences:
+                yield self.extraction(tokens, next(found) if tokens else None)
+
+    def extraction(self, tokens: tuple[str, ...], prediction: SentencePrediction | None) -> Extraction:
+        text = " ".join(tokens)
+        starts = np.cumsum([0] + [len(t) + 1 for t in tokens])
+
+        def spans(probs, tags):
+            return tuple(
+                Span(text[starts[s] : starts[e] - 1], int(starts[s]), int(starts[e] - 1), score)
+                for s, e, score in term_spans(probs, tags)
+            )
+
+        if prediction is None:
+            return Extraction(text, tokens, (), ())
+        return Extraction(
+            text,
+            tokens,
+            spans(prediction.aspect_probs, prediction.aspect_tags),
+            spans(prediction.opinion_probs, prediction.opinion_tags),
+        )
+
+
+def check_tokens(tokens: Sequence[str]) -> Sequence[str]:
+    if isinstance(tokens, str) or not all(isinstance(t, str) and t and not t.isspace() for t in tokens):
+        raise CoextractError("a pre-tokenized input must be a list of non-empty token strings")
+    return tokens
+
+
+def load(
+    name_or_path: str | Path = "restaurant", threads: int | None = None, quantized: bool = False
+) -> Tagger:
+    """A `Tagger` for a bundled model (`restaurant`, `laptop`, `res15`, ...) or a model folder.
+
+    `threads` sets onnxruntime's intra-op threads (default: all cores);
+    `quantized` picks the int8 model where the folder ships one.
+    """
+    return Tagger(resolve_model(name_or_path), threads, quantized)

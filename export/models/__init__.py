@@ -1,0 +1,1 @@
+"""Bundled models: one folder per dataset, each with model.onnx, meta.json and MODEL_CARD.md."""

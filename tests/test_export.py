@@ -1,0 +1,104 @@
+"""Integration: export the tiny trained model, check torch and onnxruntime agree."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from coextract.data import read_dataset  # noqa: E402
+from coextract.errors import CoextractError  # noqa: E402
+from coextract.export import compare  # noqa: E402
+from coextract.predict import predict_sentences  # noqa: E402
+from coextract.runtime import OUTPUTS, load  # noqa: E402
+from coextract.train import load_run, torch_backend  # noqa: E402
+
+
+def test_model_folder_contents(tiny_model_dir, tiny_run):
+    meta = json.loads((tiny_model_dir / "meta.json").read_text())
+    assert meta["verification"]["tag_mismatches"] == 0
+    assert meta["verification"]["max_prob_diff"] <= 1e-4
+    assert meta["verification"]["dev_sentences"] == 608
+    assert (
+        meta["data_fingerprint"] == json.loads((tiny_run[0] / "config.json").read_text())["data_fingerprint"]
+    )
+    assert meta["labels"] == ["O", "B", "I"]
+    card = (tiny_model_dir / "MODEL_CARD.md").read_text()
+    assert "coextract evaluate --model" in card and "Intended use" in card
+    assert ("model.int8.onnx" in card) == meta["int8"]["shipped"]
+    assert (tiny_model_dir / "model.int8.onnx").exists() == meta["int8"]["shipped"]
+
+
+def test_graph_has_dynamic_axes_and_attention_outputs(tiny_model_dir):
+    graph = onnx.load(str(tiny_model_dir / "model.onnx"))
+    assert max(o.version for o in graph.opset_import if o.domain in ("", "ai.onnx")) >= 17
+    assert [o.name for o in graph.graph.output] == list(OUTPUTS)
+    word_ids = graph.graph.input[0].type.tensor_type.shape.dim
+    assert word_ids[0].dim_param and word_ids[1].dim_param  # batch and tokens are symbolic
+
+
+def test_torch_and_onnxruntime_agree_on_test(tiny_model_dir, tiny_run, data_dir):
+    model, featurizer, _ = load_run(tiny_run[0])
+    sentences = [e.tokens for e in read_dataset(data_dir, "lap14")["test"]]  # another domain: many <unk>
+    torch_predictions = predict_sentences(torch_backend(model), featurizer, sentences, batch_size=64)
+    onnx_predictions = load(tiny_model_dir).predict(sentences, batch_size=64)
+    agreement = compare(torch_predictions, onnx_predictions)
+    assert agreement["tag_mismatches"] == 0 and agreement["max_prob_diff"] < 1e-4
+
+
+def test_onnx_evaluation_matches_the_card(tiny_model_dir, data_dir):
+    result = subprocess.run(
+        [sys.executable, "-m", "coextract", "evaluate", "--model", str(tiny_model_dir), "--dataset", "res14",
+         "--json", "--data-dir", str(data_dir)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((tiny_model_dir / "meta.json").read_text())
+    assert json.loads(result.stdout)["aspect"] == meta["onnx_scores"]["test"]["aspect"]
+
+
+def test_results_do_not_depend_on_batching(tiny_model_dir, data_dir):
+    tagger = load(tiny_model_dir)
+    sentences = [e.tokens for e in read_dataset(data_dir, "res14")["dev"][:60]]
+    batched = list(tagger.pipe(sentences, batch_size=32))
+    one_by_one = [tagger(s) for s in sentences]
+    spans = [[(s.text, s.start, s.end) for s in (*r.aspects, *r.opinions)] for r in batched]
+    assert spans == [[(s.text, s.start, s.end) for s in (*r.aspects, *r.opinions)] for r in one_by_one]
+    scores = [s.score for r in batched for s in (*r.aspects, *r.opinions)]
+    assert scores == pytest.approx([s.score for r in one_by_one for s in (*r.aspects, *r.opinions)], abs=1e-4)
+    probs_batched = tagger.predict(sentences, batch_size=60)
+    probs_single = [tagger.predict([s])[0] for s in sentences]
+    for a, b in zip(probs_batched, probs_single, strict=True):
+        assert np.allclose(a.aspect_probs, b.aspect_probs, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: (d / "meta.json").unlink(), "meta.json: missing"),
+        (lambda d: (d / "meta.json").write_text("{"), "not valid JSON"),
+        (
+            lambda d: (d / "model.onnx").write_bytes((d / "model.onnx").read_bytes()[:5000]),
+            "cannot be loaded",
+        ),
+        (lambda d: (d / "model.onnx").write_text("hello"), "cannot be loaded"),
+        (
+            lambda d: (d / "meta.json").write_text(
+                (d / "meta.json").read_text().replace('"<unk>"', '"<UNK>"')
+            ),
+            "vocabulary does not match its sha256",
+        ),
+    ],
+)
+def test_damaged_model_folders_give_clear_errors(tiny_model_dir, tmp_path, damage, message):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    damage(broken)
+    with pytest.raises(CoextractError, match=message) as info:
+        load(broken)
+    assert str(broken) in str(info.value)

@@ -1,0 +1,58 @@
+"""The torch-free runtime: spans, scores, and no torch import."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from coextract.errors import CoextractError
+from coextract.runtime import Extraction, load, resolve_model, term_spans
+
+
+def test_span_scores_are_mean_decoded_tag_probabilities():
+    import numpy as np
+
+    probs = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [0.7, 0.1, 0.2]])
+    # tags: O B I O -> one term (1, 3) scored by mean(P(B) at 1, P(I) at 2) = 0.7
+    assert term_spans(probs, [0, 1, 2, 0]) == [(1, 3, pytest.approx(0.7))]
+
+
+def test_spans_index_back_into_the_text(tiny_model_dir):
+    tagger = load(tiny_model_dir)
+    for result in tagger.pipe([["the", "pizza", "was", "great"], ["service", "is", "slow", "!"]]):
+        assert isinstance(result, Extraction)
+        for span in (*result.aspects, *result.opinions):
+            assert result.text[span.start : span.end] == span.text
+            assert 0 <= span.score <= 1
+
+
+def test_empty_input_gives_empty_spans(tiny_model_dir):
+    assert load(tiny_model_dir)([]) == Extraction("", (), (), ())
+
+
+def test_bad_tokens_and_unknown_models_are_clear_errors(tiny_model_dir):
+    with pytest.raises(CoextractError, match="list of non-empty token strings"):
+        load(tiny_model_dir)("a raw string")
+    with pytest.raises(CoextractError, match="no model 'nope'"):
+        resolve_model("nope")
+
+
+def test_runtime_runs_with_torch_hidden(tiny_model_dir):
+    code = textwrap.dedent(
+        f"""
+        import sys
+        class NoTorch:
+            def find_spec(self, name, path=None, target=None):
+                if name == "torch" or name.startswith("torch."):
+                    raise ImportError("torch is hidden in this test")
+        sys.meta_path.insert(0, NoTorch())
+        import coextract
+        tagger = coextract.load({str(tiny_model_dir)!r})
+        print(tagger(["the", "pizza", "was", "great"]).text)
+        assert not any(m == "torch" or m.startswith("torch.") for m in sys.modules)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "the pizza was great"
