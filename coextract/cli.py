@@ -25,32 +25,54 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def int_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(k) for k in text.split(",") if k)
+
+
+def str_tuple(text: str) -> tuple[str, ...]:
+    return tuple(k for k in text.split(",") if k)
+
+
+# Hyper-parameter flags: (field, type, help). Each flag is named after its
+# TrainConfig or CMLAConfig field; one left out keeps the dataset's dev-chosen value.
+TRAIN_FLAGS = [
+    ("embeddings", str_tuple, "comma-separated pre-trained vectors: domain, glove (res15 has glove)"),
+    ("max_epochs", int, "maximum epochs"),
+    ("patience", int, "epochs without dev gain before stopping"),
+    ("batch_size", int, "sentences per batch"),
+    ("learning_rate", float, "Adam learning rate"),
+    ("ema_decay", float, "decay of a moving average of the weights that is evaluated and kept (0 = off)"),
+    ("max_train_sentences", int, "use only the first N training sentences (for quick checks)"),
+]
+MODEL_FLAGS = [
+    ("hidden_dim", int, "encoder GRU size per direction"),
+    ("inner_dim", int, "size per direction of the GRU over attention compositions"),
+    ("n_slices", int, "K, slices per attention tensor"),
+    ("n_layers", int, "L, attention layers"),
+    ("dropout", float, "dropout rate"),
+    ("n_buckets", int, "sub-word hash table size (0 = word vectors only)"),
+    ("conv_kernels", int_tuple, "comma-separated widths of convolutions before the encoder ('' = none)"),
+    (
+        "bidirectional",
+        argparse.BooleanOptionalAction,
+        "bidirectional GRUs (--no-bidirectional: forward only, as in the paper)",
+    ),
+    ("freeze_embeddings", argparse.BooleanOptionalAction, "keep the pre-trained word vectors fixed"),
+]
+
+
 def cmd_train(args: argparse.Namespace) -> None:
-    from coextract.train import TrainConfig, train  # torch only when training
+    from coextract.train import recommended_config, train  # torch only when training
 
     output = Path(args.output)
     if (output / "model.pt").exists() and not args.overwrite:
         raise CoextractError(f"{output} already holds a trained model; pass --overwrite to replace it")
-    model = {
-        "n_buckets": 0 if args.no_subwords else args.buckets,
-        "hidden_dim": args.hidden_dim,
-        "bidirectional": not args.unidirectional,
-        "freeze_embeddings": not args.finetune_embeddings,
-        "dropout": args.dropout,
-        "n_slices": args.slices,
-        "n_layers": args.layers,
-    }
-    config = TrainConfig(
-        dataset=args.dataset,
-        seed=args.seed,
-        embeddings=tuple(args.embeddings.split(",")),
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        max_epochs=args.epochs,
-        patience=args.patience,
-        max_train_sentences=args.max_train_sentences,
-        model=model,
-    )
+    config = recommended_config(args.dataset)
+    config.seed = args.seed
+    for field, _, _ in TRAIN_FLAGS:
+        if hasattr(args, field):
+            setattr(config, field, getattr(args, field))
+    config.model.update({field: getattr(args, field) for field, _, _ in MODEL_FLAGS if hasattr(args, field)})
     metrics = train(config, args.data_dir or default_data_dir(), output)
     print(
         f"best epoch {metrics['best_epoch']}: test F1 aspect {100 * metrics['test']['aspect']['f1']:.2f}"
@@ -58,6 +80,15 @@ def cmd_train(args: argparse.Namespace) -> None:
         f"; saved to {output}",
         file=sys.stderr,
     )
+
+
+def add_flags(group, flags) -> None:
+    for field, kind, text in flags:
+        flag = "--" + field.replace("_", "-")
+        if kind is argparse.BooleanOptionalAction:
+            group.add_argument(flag, dest=field, action=kind, default=argparse.SUPPRESS, help=text)
+        else:
+            group.add_argument(flag, dest=field, type=kind, default=argparse.SUPPRESS, help=text)
 
 
 def load_model(name_or_path: str):
@@ -144,23 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--output", required=True, help="run folder to write")
     train.add_argument("--overwrite", action="store_true", help="replace a model in --output")
     add_data_dir(train)
-    hyper = train.add_argument_group("hyper-parameters (defaults chosen on dev)")
-    hyper.add_argument("--embeddings", default="domain", help="comma-separated: domain, glove (res15 only)")
-    hyper.add_argument("--epochs", type=int, default=40, help="maximum epochs")
-    hyper.add_argument("--patience", type=int, default=8, help="epochs without dev gain before stopping")
-    hyper.add_argument("--batch-size", type=int, default=16)
-    hyper.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    hyper.add_argument("--dropout", type=float, default=0.5)
-    hyper.add_argument("--hidden-dim", type=int, default=50, help="GRU size per direction")
-    hyper.add_argument("--slices", type=int, default=20, help="K, slices per attention tensor")
-    hyper.add_argument("--layers", type=int, default=2, help="L, attention layers")
-    hyper.add_argument("--buckets", type=int, default=1 << 15, help="sub-word hash table size")
-    hyper.add_argument("--no-subwords", action="store_true", help="word vectors only")
-    hyper.add_argument("--unidirectional", action="store_true", help="forward GRUs only, as in the paper")
-    hyper.add_argument("--finetune-embeddings", action="store_true", help="train the word vectors too")
-    hyper.add_argument(
-        "--max-train-sentences", type=int, default=None, help="use only the first N (for quick checks)"
+    add_flags(
+        train.add_argument_group("training (defaults: chosen on dev per dataset, see benchmarks/README.md)"),
+        TRAIN_FLAGS,
     )
+    add_flags(train.add_argument_group("model (defaults: chosen on dev per dataset)"), MODEL_FLAGS)
     train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser(

@@ -15,9 +15,8 @@ layers. Changes from the paper, each kept because dev F1 said so (see
 `benchmarks/README.md`): bidirectional GRUs, hashed sub-word embeddings beside
 the word vectors, frozen pre-trained word vectors, mini-batches with Adam.
 
-Bidirectional GRUs run the backward direction as a forward GRU over each
-sentence reversed within its own length, so padding always trails the real
-tokens and a sentence's output never depends on the rest of its batch.
+Padding is masked out everywhere (packed GRUs, attention softmax, loss), so a
+sentence's output never depends on the rest of its batch.
 """
 
 import math
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 @dataclass
@@ -39,38 +39,49 @@ class CMLAConfig:
     hidden_dim: int = 50  # encoder GRU size per direction
     inner_dim: int = 50  # size per direction of the GRU over compositions
     bidirectional: bool = True
+    conv_kernels: tuple[int, ...] = ()  # widths of convolutions over the inputs before the encoder
+    conv_dim: int = 100  # filters per convolution width
     n_slices: int = 20  # K, slices of each attention tensor
     n_layers: int = 2  # L, attention layers (prototype updates)
     dropout: float = 0.5
     n_tags: int = 3  # O, B, I
 
 
-def reverse_index(mask: torch.Tensor) -> torch.Tensor:
-    """Index that reverses each sentence within its length and leaves padding in place."""
-    lengths = mask.sum(dim=1, keepdim=True)  # (B, 1)
-    positions = torch.arange(mask.size(1), device=mask.device).unsqueeze(0)  # (1, T)
-    return torch.where(positions < lengths, lengths - 1 - positions, positions)  # (B, T)
-
-
-def reverse(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """Reorder the time axis of x (B, T, C) by index (B, T)."""
-    return x.gather(1, index.unsqueeze(-1).expand_as(x))
-
-
 class SentenceGRU(nn.Module):
-    """A GRU over right-padded sentences, optionally bidirectional and batch-invariant."""
+    """A GRU over right-padded sentences, optionally bidirectional and batch-invariant.
+
+    Packing the batch by sentence length makes the backward direction start at
+    each sentence's own last token, so padding never leaks into real positions.
+    It exports to one ONNX GRU operator with `sequence_lens`.
+    """
 
     def __init__(self, input_dim: int, hidden_dim: int, bidirectional: bool) -> None:
         super().__init__()
-        self.forward_gru = nn.GRU(input_dim, hidden_dim, batch_first=True)
-        self.backward_gru = nn.GRU(input_dim, hidden_dim, batch_first=True) if bidirectional else None
+        self.gru = nn.GRU(input_dim, hidden_dim, batch_first=True, bidirectional=bidirectional)
 
-    def forward(self, x: torch.Tensor, rev: torch.Tensor) -> torch.Tensor:
-        out, _ = self.forward_gru(x)  # (B, T, H)
-        if self.backward_gru is None:
-            return out
-        out_back, _ = self.backward_gru(reverse(x, rev))  # (B, T, H), reversed time
-        return torch.cat([out, reverse(out_back, rev)], dim=-1)  # (B, T, 2H)
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.gru(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))
+        return out  # (B, T, H * directions), zero at padding
+
+
+class NgramConvolution(nn.Module):
+    """Convolutions of several widths over the token inputs, concatenated with them.
+
+    Gives the encoder local n-gram evidence ("battery life", "not good"). Padding
+    inputs are zero vectors, so a sentence's outputs are the same in any batch.
+    """
+
+    def __init__(self, input_dim: int, conv_dim: int, kernels: tuple[int, ...]) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv1d(input_dim, conv_dim, k, padding=k // 2) for k in kernels)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = x * mask.unsqueeze(-1)  # (B, T, C), zero at padding
+        channels_first = x.transpose(1, 2)  # (B, C, T)
+        ngrams = [F.relu(conv(channels_first)).transpose(1, 2) for conv in self.convs]  # (B, T, F) each
+        return torch.cat([x, *ngrams], dim=-1)  # (B, T, C + n_kernels * F)
 
 
 class CoupledAttention(nn.Module):
@@ -87,11 +98,13 @@ class CoupledAttention(nn.Module):
         self.tensors = nn.Parameter(torch.empty(4, n_slices, dim, dim))  # G^a, D^a, G^p, D^p
 
     def forward(self, h: torch.Tensor, u_a: torch.Tensor, u_p: torch.Tensor):
-        prototypes = torch.stack([u_a, u_p, u_p, u_a])  # (4, B, d), one per tensor
-        tensor_u = torch.einsum("skde,sbe->bskd", self.tensors, prototypes)  # (B, 4, K, d)
-        tensor_u = tensor_u.flatten(1, 2)  # (B, 4K, d)
-        beta = torch.tanh(torch.einsum("btd,bjd->btj", h, tensor_u))  # (B, T, 4K)
-        beta_a, beta_p = beta.split(2 * self.n_slices, dim=-1)  # (B, T, 2K) each
+        n_tensors, n_slices, dim, _ = self.tensors.shape
+        prototypes = torch.stack([u_a, u_p, u_p, u_a])  # (4, B, d), the one each tensor is applied to
+        slices = self.tensors.reshape(n_tensors, n_slices * dim, dim)  # (4, K*d, d)
+        tensor_u = prototypes @ slices.transpose(1, 2)  # (4, B, K*d): every slice times its prototype
+        tensor_u = tensor_u.transpose(0, 1).reshape(h.size(0), n_tensors * n_slices, dim)  # (B, 4K, d)
+        beta = torch.tanh(h @ tensor_u.transpose(1, 2))  # (B, T, 4K): h_i^T G u for all slices
+        beta_a, beta_p = beta.split(2 * n_slices, dim=-1)  # (B, T, 2K) each
         return beta_a, beta_p
 
 
@@ -105,11 +118,11 @@ class AttentionSide(nn.Module):
         self.score = nn.Linear(directions * config.inner_dim, 1, bias=False)  # v
         self.update = nn.Linear(dim, dim, bias=False)  # Q
 
-    def forward(self, beta, h, u, mask, rev):
-        r = self.context(beta, rev)  # (B, T, dr)
+    def forward(self, beta, h, u, mask, lengths):
+        r = self.context(beta, lengths)  # (B, T, dr)
         e = self.score(r).squeeze(-1)  # (B, T)
         alpha = F.softmax(e.masked_fill(~mask, -1e9), dim=-1)  # (B, T), zero at padding
-        o = torch.einsum("bt,btd->bd", alpha, h)  # (B, d)
+        o = (alpha.unsqueeze(1) @ h).squeeze(1)  # (B, d): sum_i alpha_i h_i
         u_next = torch.tanh(self.update(u)) + o  # (B, d)
         return r, alpha, u_next
 
@@ -122,6 +135,13 @@ class CMLA(nn.Module):
         dim = directions * config.hidden_dim  # d
         subword_width = config.n_subword_features * config.subword_dim if config.n_buckets else 0
         input_dim = config.word_dim + subword_width
+        self.ngrams = (
+            NgramConvolution(input_dim, config.conv_dim, tuple(config.conv_kernels))
+            if config.conv_kernels
+            else None
+        )
+        if config.conv_kernels:
+            input_dim += len(config.conv_kernels) * config.conv_dim
         self.word_embedding = nn.Embedding(config.vocab_size, config.word_dim, padding_idx=0)
         self.word_embedding.weight.requires_grad = not config.freeze_embeddings
         self.subword_embedding = (
@@ -170,8 +190,10 @@ class CMLA(nn.Module):
             pieces = self.subword_embedding(subword_ids)  # (B, T, S, Es)
             x = torch.cat([x, pieces.flatten(2)], dim=-1)  # (B, T, E + S*Es)
         x = self.dropout(x)
-        rev = reverse_index(mask)  # (B, T)
-        h = self.encoder(x, rev)  # (B, T, d)
+        if self.ngrams is not None:
+            x = self.ngrams(x, mask)  # (B, T, C + n_kernels * F)
+        lengths = mask.sum(dim=1)  # (B,)
+        h = self.encoder(x, lengths)  # (B, T, d)
         h = self.dropout(h)
 
         batch_size = word_ids.size(0)
@@ -180,8 +202,8 @@ class CMLA(nn.Module):
         r_a_sum, r_p_sum, attentions = 0, 0, []
         for _ in range(self.config.n_layers):  # unrolled at export: L is fixed
             beta_a, beta_p = self.coupled(h, u_a, u_p)  # (B, T, 2K) each
-            r_a, alpha_a, u_a_next = self.aspect_side(beta_a, h, u_a, mask, rev)
-            r_p, alpha_p, u_p_next = self.opinion_side(beta_p, h, u_p, mask, rev)
+            r_a, alpha_a, u_a_next = self.aspect_side(beta_a, h, u_a, mask, lengths)
+            r_p, alpha_p, u_p_next = self.opinion_side(beta_p, h, u_p, mask, lengths)
             u_a, u_p = u_a_next, u_p_next
             r_a_sum = r_a_sum + r_a  # (B, T, dr)
             r_p_sum = r_p_sum + r_p

@@ -43,8 +43,22 @@ class TrainConfig:
     grad_clip: float = 5.0
     max_epochs: int = 40
     patience: int = 8  # epochs without dev improvement before stopping
+    ema_decay: float = 0.0  # evaluate and keep an exponential moving average of the weights; 0 = off
     max_train_sentences: int | None = None  # a slice of train, for quick tests
     model: dict = field(default_factory=dict)  # CMLAConfig overrides
+
+
+# Settings that dev F1 preferred over the TrainConfig and CMLAConfig defaults, per
+# dataset (the sweep is in benchmarks/README.md). `coextract train` starts here.
+RECOMMENDED: dict[str, dict] = {
+    "res15": {"embeddings": ("domain", "glove")},
+}
+
+
+def recommended_config(dataset: str) -> TrainConfig:
+    """A fresh TrainConfig with the dev-chosen settings for `dataset`."""
+    settings = RECOMMENDED.get(dataset, {})
+    return TrainConfig(dataset=dataset, **{**settings, "model": dict(settings.get("model", {}))})
 
 
 def seed_everything(seed: int) -> None:
@@ -104,7 +118,7 @@ def shuffled_batches(lengths: Sequence[int], batch_size: int, rng) -> list[list[
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def train_epoch(model, optimizer, featurizer, examples, config: TrainConfig, rng) -> float:
+def train_epoch(model, optimizer, featurizer, examples, config: TrainConfig, rng, average=None) -> float:
     """One pass over `examples` in a seeded random order; returns the mean loss."""
     model.train()
     total, n_batches = 0.0, 0
@@ -121,6 +135,8 @@ def train_epoch(model, optimizer, featurizer, examples, config: TrainConfig, rng
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
+        if average is not None:
+            average.update_parameters(model)
         total += loss.item()
         n_batches += 1
     return total / max(n_batches, 1)
@@ -148,18 +164,26 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
         file=log,
     )
 
+    average = (
+        torch.optim.swa_utils.AveragedModel(
+            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay)
+        )
+        if config.ema_decay
+        else None
+    )
+    scored = average.module if average is not None else model  # the weights that are evaluated and kept
     best_score, best_epoch, best_state, history = -1.0, 0, None, []
     started = time.perf_counter()
     for epoch in range(1, config.max_epochs + 1):
         epoch_start = time.perf_counter()
-        loss = train_epoch(model, optimizer, featurizer, train_examples, config, rng)
-        dev = evaluate_model(model, featurizer, splits["dev"])
+        loss = train_epoch(model, optimizer, featurizer, train_examples, config, rng, average)
+        dev = evaluate_model(scored, featurizer, splits["dev"])
         seconds = time.perf_counter() - epoch_start
         score = dev["aspect"]["f1"] + dev["opinion"]["f1"]
         improved = score > best_score
         if improved:
             best_score, best_epoch = score, epoch
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best_state = {k: v.detach().clone() for k, v in scored.state_dict().items()}
         history.append(
             {
                 "epoch": epoch,

@@ -3,7 +3,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from coextract.features import Featurizer  # noqa: E402
-from coextract.model import CMLA, CMLAConfig, reverse_index  # noqa: E402
+from coextract.model import CMLA, CMLAConfig  # noqa: E402
 
 VOCAB = ["<pad>", "the", "food", "was", "great", "service", "slow", "<unk>"]
 SENTENCES = [
@@ -58,11 +58,6 @@ def test_prediction_does_not_depend_on_the_batch(bidirectional):
         for together, single in zip(batched, alone, strict=True):
             together = together[i, ..., :n] if together.dim() == 4 else together[i, :n]
             assert torch.allclose(together, single[0], atol=1e-6)
-
-
-def test_reverse_index_reverses_within_length():
-    mask = torch.tensor([[True, True, True, False], [True, False, False, False]])
-    assert reverse_index(mask).tolist() == [[2, 1, 0, 3], [0, 1, 2, 3]]
 
 
 def test_frozen_embeddings_are_not_trained():

@@ -98,13 +98,13 @@ def test_train_command_end_to_end(data_dir, tmp_path):
         str(out),
         "--data-dir",
         str(data_dir),
-        "--epochs",
+        "--max-epochs",
         "1",
         "--max-train-sentences",
         "64",
         "--hidden-dim",
         "8",
-        "--slices",
+        "--n-slices",
         "2",
     ]
     result = coextract(*args)

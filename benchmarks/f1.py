@@ -1,0 +1,149 @@
+"""Train seeds 1..5 on res14, lap14 and res15, and report test F1 next to the published rows.
+
+    python benchmarks/f1.py                       # all datasets, seeds 1-5, 2 runs at a time
+    python benchmarks/f1.py --datasets res15 --seeds 1 2
+
+Each run is `coextract train` with the dataset's dev-chosen defaults, in its own
+process with (cores / jobs) threads; finished runs (benchmarks/runs/DATASET-sSEED)
+are reused, so an interrupted benchmark resumes. Writes benchmarks/results/f1.json
+and the F1 table in benchmarks/README.md (between the f1 markers).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PUBLISHED = {  # test F1 (percent) from the data README, with citations
+    "CMLA (Wang et al., AAAI 2017, paper)": [85.29, 83.18, 77.80, 80.17, 70.73, 73.68],
+    "CMLA re-run by Chen & Qian 2020 (5-run mean)": [81.91, 83.84, 77.49, 76.06, 67.73, 70.56],
+    "IMN-D (He et al., ACL 2019)": [84.01, 85.64, 78.46, 78.14, 69.80, 72.11],
+    "RACL-GloVe (Chen & Qian, ACL 2020, 5-run mean)": [85.37, 85.32, 81.99, 79.76, 72.82, 78.06],
+    "RACL-BERT-large (Chen & Qian, ACL 2020)": [86.38, 87.18, 81.79, 79.72, 73.99, 76.00],
+}
+DATASETS = ("res14", "lap14", "res15")
+
+
+def train_one(dataset: str, seed: int, runs_dir: Path, data_dir: str | None, threads: int) -> dict:
+    run_dir = runs_dir / f"{dataset}-s{seed}"
+    if not (run_dir / "metrics.json").is_file():
+        command = [sys.executable, "-m", "coextract", "train", "--dataset", dataset, "--seed", str(seed),
+                   "--output", str(run_dir), "--overwrite"]  # fmt: skip
+        if data_dir:
+            command += ["--data-dir", data_dir]
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+        log = run_dir.with_suffix(".log")
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as out:
+            subprocess.run(command, env=env, stderr=out, check=True)
+        print(f"{dataset} seed {seed}: done ({log})", file=sys.stderr)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    config = json.loads((run_dir / "config.json").read_text())
+    return {"metrics": metrics, "config": config}
+
+
+def summarize(runs: dict) -> dict:
+    results = {}
+    for dataset, seeds in runs.items():
+        rows = {
+            str(seed): {
+                "aspect_f1": run["metrics"]["test"]["aspect"]["f1"],
+                "opinion_f1": run["metrics"]["test"]["opinion"]["f1"],
+                "dev_aspect_f1": run["metrics"]["dev"]["aspect"]["f1"],
+                "dev_opinion_f1": run["metrics"]["dev"]["opinion"]["f1"],
+                "best_epoch": run["metrics"]["best_epoch"],
+                "epochs": len(run["metrics"]["history"]),
+                "train_seconds": run["metrics"]["train_seconds"],
+                "seconds_per_epoch": run["metrics"]["seconds_per_epoch"],
+            }
+            for seed, run in seeds.items()
+        }
+        keys = (
+            "aspect_f1",
+            "opinion_f1",
+            "dev_aspect_f1",
+            "dev_opinion_f1",
+            "train_seconds",
+            "seconds_per_epoch",
+        )
+        values = {k: [row[k] for row in rows.values()] for k in keys}
+        first = next(iter(seeds.values()))["config"]
+        results[dataset] = {
+            "seeds": rows,
+            "mean": {k: statistics.mean(v) for k, v in values.items()},
+            "std": {k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in values.items()},
+            "config": {
+                "train": {k: v for k, v in first["train"].items() if k != "seed"},
+                "model": first["model"],
+            },
+        }
+    return results
+
+
+def table(results: dict) -> str:
+    header = "| model | res14 AE | res14 OE | lap14 AE | lap14 OE | res15 AE | res15 OE |\n|---|---|---|---|---|---|---|\n"
+    rows = [
+        f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + " |" for name, values in PUBLISHED.items()
+    ]
+    ours = []
+    for dataset in DATASETS:
+        for side in ("aspect_f1", "opinion_f1"):
+            if dataset in results:
+                r = results[dataset]
+                ours.append(f"**{100 * r['mean'][side]:.2f}** ± {100 * r['std'][side]:.2f}")
+            else:
+                ours.append("–")
+    n_seeds = max((len(r["seeds"]) for r in results.values()), default=0)
+    rows.append(f"| coextract CMLA ({n_seeds}-seed mean ± std) | " + " | ".join(ours) + " |")
+    per_seed = ["", "| dataset | seed | dev AE | dev OE | test AE | test OE | best epoch | epochs | s/epoch | total s |",
+                "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for dataset, r in results.items():
+        for seed, row in r["seeds"].items():
+            per_seed.append(
+                f"| {dataset} | {seed} | {100 * row['dev_aspect_f1']:.2f} | {100 * row['dev_opinion_f1']:.2f} "
+                f"| {100 * row['aspect_f1']:.2f} | {100 * row['opinion_f1']:.2f} | {row['best_epoch']} "
+                f"| {row['epochs']} | {row['seconds_per_epoch']:.1f} | {row['train_seconds']:.0f} |"
+            )
+    return header + "\n".join(rows) + "\n" + "\n".join(per_seed) + "\n"
+
+
+def write_table(readme: Path, text: str) -> None:
+    start, end = "<!-- f1:start -->", "<!-- f1:end -->"
+    content = readme.read_text() if readme.exists() else f"# Benchmarks\n\n{start}\n{end}\n"
+    before, rest = content.split(start)
+    _, after = rest.split(end)
+    readme.write_text(f"{before}{start}\n{text}{end}{after}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time")
+    parser.add_argument("--runs-dir", type=Path, default=HERE / "runs")
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args()
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    jobs = [(d, s) for d in args.datasets for s in args.seeds]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        done = list(pool.map(lambda job: train_one(*job, args.runs_dir, args.data_dir, threads), jobs))
+    runs: dict = {}
+    for (dataset, seed), run in zip(jobs, done, strict=True):
+        runs.setdefault(dataset, {})[seed] = run
+    results = summarize(runs)
+    out = HERE / "results" / "f1.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    write_table(HERE / "README.md", table(results))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
