@@ -18,7 +18,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from report import HERE, write_section
+
 PUBLISHED = {  # test F1 (percent) from the data README, with citations
     "CMLA (Wang et al., AAAI 2017, paper)": [85.29, 83.18, 77.80, 80.17, 70.73, 73.68],
     "CMLA re-run by Chen & Qian 2020 (5-run mean)": [81.91, 83.84, 77.49, 76.06, 67.73, 70.56],
@@ -112,14 +113,6 @@ def table(results: dict) -> str:
     return header + "\n".join(rows) + "\n" + "\n".join(per_seed) + "\n"
 
 
-def write_table(readme: Path, text: str) -> None:
-    start, end = "<!-- f1:start -->", "<!-- f1:end -->"
-    content = readme.read_text() if readme.exists() else f"# Benchmarks\n\n{start}\n{end}\n"
-    before, rest = content.split(start)
-    _, after = rest.split(end)
-    readme.write_text(f"{before}{start}\n{text}{end}{after}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -141,7 +134,7 @@ def main() -> None:
     out = HERE / "results" / "f1.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=1) + "\n")
-    write_table(HERE / "README.md", table(results))
+    write_section("f1", table(results))
     print(table(results))
 
 

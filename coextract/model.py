@@ -98,12 +98,14 @@ class CoupledAttention(nn.Module):
         self.tensors = nn.Parameter(torch.empty(4, n_slices, dim, dim))  # G^a, D^a, G^p, D^p
 
     def forward(self, h: torch.Tensor, u_a: torch.Tensor, u_p: torch.Tensor):
+        """h (B, T, d); prototypes u_a, u_p (B, d), or (1, d) when every sentence shares them."""
         n_tensors, n_slices, dim, _ = self.tensors.shape
         prototypes = torch.stack([u_a, u_p, u_p, u_a])  # (4, B, d), the one each tensor is applied to
         slices = self.tensors.reshape(n_tensors, n_slices * dim, dim)  # (4, K*d, d)
         tensor_u = prototypes @ slices.transpose(1, 2)  # (4, B, K*d): every slice times its prototype
-        tensor_u = tensor_u.transpose(0, 1).reshape(h.size(0), n_tensors * n_slices, dim)  # (B, 4K, d)
-        beta = torch.tanh(h @ tensor_u.transpose(1, 2))  # (B, T, 4K): h_i^T G u for all slices
+        tensor_u = tensor_u.reshape(n_tensors, -1, n_slices, dim)  # (4, B, K, d)
+        scores = h.unsqueeze(0) @ tensor_u.transpose(2, 3)  # (4, B, T, K): h_i^T G u for every slice
+        beta = torch.tanh(scores.permute(1, 2, 0, 3).flatten(2))  # (B, T, 4K)
         beta_a, beta_p = beta.split(2 * n_slices, dim=-1)  # (B, T, 2K) each
         return beta_a, beta_p
 
@@ -123,7 +125,7 @@ class AttentionSide(nn.Module):
         e = self.score(r).squeeze(-1)  # (B, T)
         alpha = F.softmax(e.masked_fill(~mask, -1e9), dim=-1)  # (B, T), zero at padding
         o = (alpha.unsqueeze(1) @ h).squeeze(1)  # (B, d): sum_i alpha_i h_i
-        u_next = torch.tanh(self.update(u)) + o  # (B, d)
+        u_next = torch.tanh(self.update(u)) + o  # (B, d); u may be the shared (1, d)
         return r, alpha, u_next
 
 
@@ -196,9 +198,8 @@ class CMLA(nn.Module):
         h = self.encoder(x, lengths)  # (B, T, d)
         h = self.dropout(h)
 
-        batch_size = word_ids.size(0)
-        u_a = self.prototype_a.expand(batch_size, -1)  # (B, d)
-        u_p = self.prototype_p.expand(batch_size, -1)  # (B, d)
+        u_a = self.prototype_a.unsqueeze(0)  # (1, d): shared by all sentences, so layer 1's
+        u_p = self.prototype_p.unsqueeze(0)  # tensor products are computed once, not per sentence
         r_a_sum, r_p_sum, attentions = 0, 0, []
         for _ in range(self.config.n_layers):  # unrolled at export: L is fixed
             beta_a, beta_p = self.coupled(h, u_a, u_p)  # (B, T, 2K) each

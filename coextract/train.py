@@ -248,6 +248,9 @@ def load_run(run_dir: Path | str) -> tuple[CMLA, Featurizer, dict]:
         model = CMLA(model_config)
         model.load_state_dict(state)
     except Exception as err:  # torch raises many types for a corrupt or mismatched file
-        raise CoextractError(f"{weights_path}: unreadable checkpoint ({type(err).__name__}: {err})") from None
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise CoextractError(
+            f"{weights_path}: unreadable checkpoint ({type(err).__name__}: {reason}); retrain with 'coextract train'"
+        ) from None
     model.eval()
     return model, Featurizer(run_config["vocabulary"], model_config.n_buckets), run_config

@@ -1,0 +1,42 @@
+"""The wheel ships the bundled models, and the base install needs no torch."""
+
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_base_dependencies_have_no_torch():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not any("torch" in dep for dep in project["dependencies"])
+    assert "torch==2.13.0" in project["optional-dependencies"]["train"]
+
+
+def test_wheel_contains_the_bundled_models(tmp_path):
+    bundled = sorted(p.parent.name for p in (ROOT / "export" / "models").glob("*/meta.json"))
+    assert {"res14", "lap14", "res15"} <= set(bundled)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    (wheel,) = tmp_path.glob("coextract-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in bundled:
+        for file in ("model.onnx", "meta.json", "MODEL_CARD.md"):
+            assert f"coextract/models/{name}/{file}" in names
