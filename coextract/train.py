@@ -51,7 +51,9 @@ class TrainConfig:
 # Settings that dev F1 preferred over the TrainConfig and CMLAConfig defaults, per
 # dataset (the sweep is in benchmarks/README.md). `coextract train` starts here.
 RECOMMENDED: dict[str, dict] = {
-    "res15": {"embeddings": ("domain", "glove")},
+    "res14": {"model": {"conv_kernels": (3, 5), "freeze_embeddings": False}},
+    "lap14": {"model": {"conv_kernels": (3, 5), "freeze_embeddings": False}},
+    "res15": {"embeddings": ("domain", "glove"), "model": {"conv_kernels": (3, 5), "freeze_embeddings": False}},
 }
 
 

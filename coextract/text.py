@@ -1,0 +1,140 @@
+"""Raw review text -> the tokens the benchmark models read, with character offsets.
+
+The benchmark sentences were tokenized Treebank-style and then stripped of some
+punctuation, so a model trained on them has never seen a "." or a "?". This
+module rebuilds that token stream from raw text with a spaCy pipeline (described
+by `pipelines/preprocess.cfg`, needing no downloaded model):
+
+- `coextract.ReviewTokenizer.v1`: spaCy's English tokenizer, but a single hyphen
+  inside a word does not split it ("straight-forward", "dv4-1222nr"), runs of
+  commas do, units stay on their numbers ("4gb"), and apostrophe-less spellings
+  stay whole ("doesnt"; but "cannot" is "can not"), as in the benchmark.
+- `coextract_normalizer`: gives each token the text the model sees
+  (`token._.model_text`): lower-cased; emoticons become "SMILE"; a closing double
+  quote becomes "''"; opening quotes, "$" and sentence punctuation (. ? : ; ...)
+  are left out (`None`). Offsets always come from the original text.
+"""
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import spacy
+from spacy.lang.char_classes import ALPHA, HYPHENS
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex, registry
+
+DROPPED = re.compile(r"^(?:[.?:;…]+|\$|``)$")
+QUOTES = {'"', "“", "”", "''", "„"}
+# spaCy reads these as emoticons; in reviews they are brackets next to a colon: "(red velvet):".
+NOT_EMOTICONS = {"):", "(:", ")-:", "(-:", "(=", "[:", "[=", "]=", "(;", "(-;", "[-:", "=[", "=]", "=("}
+
+if not Token.has_extension("model_text"):
+    Token.set_extension("model_text", default=None)
+
+
+def review_infixes(infixes: Iterable[str]) -> list[str]:
+    """spaCy's English infixes with the benchmark's hyphen and comma rules."""
+    word_hyphen = r"(?<=[{a}0-9])(?:{h})(?=[{a}])".format(a=ALPHA, h=HYPHENS)
+    number_operator = r"(?<=[0-9])[+\-\*^](?=[0-9-])"
+    word_symbol = r"(?<=[{a}0-9])[:<>=/](?=[{a}])".format(a=ALPHA)
+    kept = [p for p in infixes if p not in (word_hyphen, number_operator, word_symbol)]
+    return [
+        *kept,
+        r"(?<=[{a}0-9])(?:--+|—|–)(?=[{a}0-9])".format(a=ALPHA),  # "awful--the" splits, "chips-good" does not
+        r"(?<=[0-9])[+\*^](?=[0-9-])",
+        r"(?<=[{a},]),(?=[{a},])".format(a=ALPHA),  # "place,,,it"
+        r"(?<=[{a}0-9])[:<>=](?=[{a}])".format(a=ALPHA),  # "purchase:build" splits, "cd/dvd" does not
+    ]
+
+
+def review_prefixes(prefixes: Iterable[str]) -> list[str]:
+    """spaCy's English prefixes, but a leading "*" stays on its word ("*if", "***the")."""
+    return [p for p in prefixes if p != r"\*"]
+
+
+def review_suffixes(suffixes: Iterable[str]) -> list[str]:
+    """spaCy's English suffixes without unit splitting: the benchmark has "4gb" and "5pm"."""
+    return [p for p in suffixes if "km|km²" not in p]
+
+
+def is_emoticon(text: str) -> bool:
+    face = len(text) > 1 and not any(c.isalnum() for c in text) and any(c in ":;=^" for c in text)
+    return face and text not in NOT_EMOTICONS
+
+
+@registry.tokenizers("coextract.ReviewTokenizer.v1")
+def create_review_tokenizer():
+    def make(nlp: Language):
+        defaults = nlp.Defaults
+        exceptions = {
+            text: pieces
+            for text, pieces in defaults.tokenizer_exceptions.items()
+            if text not in NOT_EMOTICONS and not (text.isalpha() and len(pieces) > 1 and text.lower() != "cannot")
+        }
+        return spacy.tokenizer.Tokenizer(
+            nlp.vocab,
+            rules=exceptions,
+            prefix_search=compile_prefix_regex(review_prefixes(defaults.prefixes)).search,
+            suffix_search=compile_suffix_regex(review_suffixes(defaults.suffixes)).search,
+            infix_finditer=compile_infix_regex(review_infixes(defaults.infixes)).finditer,
+            token_match=defaults.token_match,
+            url_match=defaults.url_match,
+        )
+
+    return make
+
+
+def model_text(token: Token) -> str | None:
+    """What the model reads for `token`, or None if the benchmark leaves it out."""
+    text = token.text
+    if token.is_space or DROPPED.match(text):
+        return None
+    if text in QUOTES:
+        previous = token.nbor(-1) if token.i > token.sent.start else None
+        opening = previous is None or previous.whitespace_ or previous.text in "([{"
+        return None if opening else "''"
+    if is_emoticon(text):
+        return "SMILE"
+    return text.lower()
+
+
+@Language.component("coextract_normalizer")
+def normalize(doc: Doc) -> Doc:
+    """Set `token._.model_text` on every token (see `model_text`)."""
+    for token in doc:
+        token._.model_text = model_text(token)
+    return doc
+
+
+@dataclass(frozen=True)
+class ModelToken:
+    """A token as the model reads it, and where it stands in the original text."""
+
+    text: str
+    start: int
+    end: int
+
+
+def model_tokens(sentence: Span | Doc) -> list[ModelToken]:
+    """The tokens of a sentence that the model reads, with character offsets."""
+    return [
+        ModelToken(t._.model_text, t.idx, t.idx + len(t.text)) for t in sentence if t._.model_text is not None
+    ]
+
+
+@lru_cache(maxsize=1)
+def preprocessor() -> Language:
+    """The preprocessing pipeline of `pipelines/preprocess.cfg` (loaded once per process)."""
+    with resources.as_file(resources.files("coextract.pipelines") / "preprocess.cfg") as path:
+        config = spacy.util.load_config(path)
+    return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+
+
+def sentences(texts: Iterable[str], batch_size: int = 256) -> Iterator[list[list[ModelToken]]]:
+    """For each text, its sentences as lists of `ModelToken`s (empty ones left out)."""
+    for doc in preprocessor().pipe(texts, batch_size=batch_size):
+        yield [tokens for sent in doc.sents if (tokens := model_tokens(sent))]
