@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from coextract.documents import Document, ModelToken, tokens_document, windows
 from coextract.errors import CoextractError
 from coextract.features import SUBWORD_FEATURES, Batch, Featurizer
 from coextract.predict import SentencePrediction, predict_sentences
@@ -132,8 +133,9 @@ class Tagger:
     """Finds aspect and opinion terms with an ONNX model.
 
     Use `coextract.load` to make one. Call it on one input, or `pipe` over many.
-    An input is a list of tokens (pre-tokenized; spans then index the tokens
-    joined by single spaces).
+    An input is raw text (split into sentences and tokens by the spaCy
+    preprocessor; spans index the text) or a list of tokens (spans then index the
+    tokens joined by single spaces).
     """
 
     def __init__(self, model_dir: Path, threads: int | None = None, quantized: bool = False) -> None:
@@ -157,41 +159,55 @@ class Tagger:
         """Per-token probabilities and attention for tokenized sentences (none empty)."""
         return predict_sentences(self.backend, self.featurizer, sentences, batch_size)
 
-    def __call__(self, tokens: Sequence[str]) -> Extraction:
-        return next(self.pipe([tokens]))
+    def __call__(self, text: str | Sequence[str]) -> Extraction:
+        """The terms of one review: raw text, or a list of tokens."""
+        return next(self.pipe([text]))
 
-    def pipe(self, inputs: Iterable[Sequence[str]], batch_size: int = 256) -> Iterator[Extraction]:
-        """Extractions for `inputs`, in order, reading `8 * batch_size` at a time."""
+    def pipe(self, inputs: Iterable[str | Sequence[str]], batch_size: int = 256) -> Iterator[Extraction]:
+        """Extractions for `inputs` (raw texts or token lists), in order, `8 * batch_size` at a time."""
         inputs = iter(inputs)
         while chunk := list(islice(inputs, 8 * batch_size)):
-            sentences = [tuple(check_tokens(tokens)) for tokens in chunk]
-            predictions = self.predict([s for s in sentences if s], batch_size)
-            found = iter(predictions)
-            for tokens in sentences:
-                yield self.extraction(tokens, next(found) if tokens else None)
+            yield from self.extract(as_documents(chunk), batch_size)
 
-    def extraction(self, tokens: tuple[str, ...], prediction: SentencePrediction | None) -> Extraction:
-        text = " ".join(tokens)
-        starts = np.cumsum([0] + [len(t) + 1 for t in tokens])
+    def extract(self, documents: Sequence[Document], batch_size: int = 256) -> Iterator[Extraction]:
+        """Tag every window of every sentence in one go, then hand each document its spans."""
+        pieces = [list(w) for doc in documents for sentence in doc.sentences for w in windows(sentence)]
+        predictions = iter(self.predict([[t.text for t in piece] for piece in pieces], batch_size))
+        pieces_left = iter(pieces)
+        for doc in documents:
+            aspects, opinions = [], []
+            for sentence in doc.sentences:
+                for _ in windows(sentence):
+                    piece, prediction = next(pieces_left), next(predictions)
+                    aspects += char_spans(doc.text, piece, prediction.aspect_probs, prediction.aspect_tags)
+                    opinions += char_spans(doc.text, piece, prediction.opinion_probs, prediction.opinion_tags)
+            yield Extraction(doc.text, doc.tokens, tuple(aspects), tuple(opinions))
 
-        def spans(probs, tags):
-            return tuple(
-                Span(text[starts[s] : starts[e] - 1], int(starts[s]), int(starts[e] - 1), score)
-                for s, e, score in term_spans(probs, tags)
-            )
 
-        if prediction is None:
-            return Extraction(text, tokens, (), ())
-        return Extraction(
-            text,
-            tokens,
-            spans(prediction.aspect_probs, prediction.aspect_tags),
-            spans(prediction.opinion_probs, prediction.opinion_tags),
-        )
+def char_spans(text: str, tokens: Sequence[ModelToken], probs: np.ndarray, tags: Sequence[int]) -> list[Span]:
+    """Token-level terms as `Span`s over the original text."""
+    spans = []
+    for start, end, score in term_spans(probs, tags):
+        first, last = tokens[start], tokens[end - 1]
+        spans.append(Span(text[first.start : last.end], first.start, last.end, score))
+    return spans
+
+
+def as_documents(inputs: Sequence[str | Sequence[str]]) -> list[Document]:
+    """Raw texts through the spaCy preprocessor (in one batch), token lists as they are."""
+    raw = [text for text in inputs if isinstance(text, str)]
+    parsed = iter(text_documents(raw)) if raw else iter(())
+    return [next(parsed) if isinstance(item, str) else tokens_document(check_tokens(item)) for item in inputs]
+
+
+def text_documents(texts: list[str]) -> list[Document]:
+    from coextract.text import documents  # spaCy loads only when raw text arrives
+
+    return list(documents(texts))
 
 
 def check_tokens(tokens: Sequence[str]) -> Sequence[str]:
-    if isinstance(tokens, str) or not all(isinstance(t, str) and t and not t.isspace() for t in tokens):
+    if not all(isinstance(t, str) and t and not t.isspace() for t in tokens):
         raise CoextractError("a pre-tokenized input must be a list of non-empty token strings")
     return tokens
 

@@ -17,7 +17,6 @@ by `pipelines/preprocess.cfg`, needing no downloaded model):
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
@@ -26,6 +25,8 @@ from spacy.lang.char_classes import ALPHA, HYPHENS
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex, registry
+
+from coextract.documents import Document, ModelToken
 
 DROPPED = re.compile(r"^(?:[.?:;…]+|\$|``)$")
 QUOTES = {'"', "“", "”", "''", "„"}
@@ -38,16 +39,16 @@ if not Token.has_extension("model_text"):
 
 def review_infixes(infixes: Iterable[str]) -> list[str]:
     """spaCy's English infixes with the benchmark's hyphen and comma rules."""
-    word_hyphen = r"(?<=[{a}0-9])(?:{h})(?=[{a}])".format(a=ALPHA, h=HYPHENS)
+    word_hyphen = rf"(?<=[{ALPHA}0-9])(?:{HYPHENS})(?=[{ALPHA}])"
     number_operator = r"(?<=[0-9])[+\-\*^](?=[0-9-])"
-    word_symbol = r"(?<=[{a}0-9])[:<>=/](?=[{a}])".format(a=ALPHA)
+    word_symbol = rf"(?<=[{ALPHA}0-9])[:<>=/](?=[{ALPHA}])"
     kept = [p for p in infixes if p not in (word_hyphen, number_operator, word_symbol)]
     return [
         *kept,
-        r"(?<=[{a}0-9])(?:--+|—|–)(?=[{a}0-9])".format(a=ALPHA),  # "awful--the" splits, "chips-good" does not
+        rf"(?<=[{ALPHA}0-9])(?:--+|—|–)(?=[{ALPHA}0-9])",  # "awful--the" splits, "chips-good" does not
         r"(?<=[0-9])[+\*^](?=[0-9-])",
-        r"(?<=[{a},]),(?=[{a},])".format(a=ALPHA),  # "place,,,it"
-        r"(?<=[{a}0-9])[:<>=](?=[{a}])".format(a=ALPHA),  # "purchase:build" splits, "cd/dvd" does not
+        rf"(?<=[{ALPHA},]),(?=[{ALPHA},])",  # "place,,,it"
+        rf"(?<=[{ALPHA}0-9])[:<>=](?=[{ALPHA}])",  # "purchase:build" splits, "cd/dvd" does not
     ]
 
 
@@ -73,7 +74,8 @@ def create_review_tokenizer():
         exceptions = {
             text: pieces
             for text, pieces in defaults.tokenizer_exceptions.items()
-            if text not in NOT_EMOTICONS and not (text.isalpha() and len(pieces) > 1 and text.lower() != "cannot")
+            if text not in NOT_EMOTICONS
+            and not (text.isalpha() and len(pieces) > 1 and text.lower() != "cannot")
         }
         return spacy.tokenizer.Tokenizer(
             nlp.vocab,
@@ -110,20 +112,11 @@ def normalize(doc: Doc) -> Doc:
     return doc
 
 
-@dataclass(frozen=True)
-class ModelToken:
-    """A token as the model reads it, and where it stands in the original text."""
-
-    text: str
-    start: int
-    end: int
-
-
-def model_tokens(sentence: Span | Doc) -> list[ModelToken]:
+def model_tokens(sentence: Span | Doc) -> tuple[ModelToken, ...]:
     """The tokens of a sentence that the model reads, with character offsets."""
-    return [
+    return tuple(
         ModelToken(t._.model_text, t.idx, t.idx + len(t.text)) for t in sentence if t._.model_text is not None
-    ]
+    )
 
 
 @lru_cache(maxsize=1)
@@ -134,7 +127,12 @@ def preprocessor() -> Language:
     return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
 
 
-def sentences(texts: Iterable[str], batch_size: int = 256) -> Iterator[list[list[ModelToken]]]:
-    """For each text, its sentences as lists of `ModelToken`s (empty ones left out)."""
+def to_document(doc: Doc) -> Document:
+    """A preprocessed spaCy Doc as a `Document` (sentences without model tokens left out)."""
+    return Document(doc.text, tuple(tokens for sent in doc.sents if (tokens := model_tokens(sent))))
+
+
+def documents(texts: Iterable[str], batch_size: int = 256) -> Iterator[Document]:
+    """Raw texts as `Document`s, in order."""
     for doc in preprocessor().pipe(texts, batch_size=batch_size):
-        yield [tokens for sent in doc.sents if (tokens := model_tokens(sent))]
+        yield to_document(doc)

@@ -53,7 +53,10 @@ class TrainConfig:
 RECOMMENDED: dict[str, dict] = {
     "res14": {"model": {"conv_kernels": (3, 5), "freeze_embeddings": False}},
     "lap14": {"model": {"conv_kernels": (3, 5), "freeze_embeddings": False}},
-    "res15": {"embeddings": ("domain", "glove"), "model": {"conv_kernels": (3, 5), "freeze_embeddings": False}},
+    "res15": {
+        "embeddings": ("domain", "glove"),
+        "model": {"conv_kernels": (3, 5), "freeze_embeddings": False},
+    },
 }
 
 

@@ -5,6 +5,8 @@ import sys
 import textwrap
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from coextract.errors import CoextractError
 from coextract.runtime import Extraction, load, resolve_model, term_spans
@@ -33,9 +35,34 @@ def test_empty_input_gives_empty_spans(tiny_model_dir):
 
 def test_bad_tokens_and_unknown_models_are_clear_errors(tiny_model_dir):
     with pytest.raises(CoextractError, match="list of non-empty token strings"):
-        load(tiny_model_dir)("a raw string")
+        load(tiny_model_dir)(["a", ""])
     with pytest.raises(CoextractError, match="no model 'nope'"):
         resolve_model("nope")
+
+
+def test_raw_text_spans_index_the_original_text(tiny_model_dir):
+    text = "The PIZZA was great!!  But the waiter -- painfully slow :( Never again."
+    result = load(tiny_model_dir)(text)
+    assert result.text == text and "pizza" in result.tokens and "." not in result.tokens
+    for span in (*result.aspects, *result.opinions):
+        assert text[span.start : span.end] == span.text
+
+
+def test_a_sentence_longer_than_a_window_is_tagged_not_dropped(tiny_model_dir):
+    words = ["the", "food", "was", "great", "and"] * 60  # 300 tokens, one sentence
+    result = load(tiny_model_dir)(" ".join(words))
+    assert len(result.tokens) == 300
+    assert max(s.end for s in result.opinions) > 1200  # found in the last window too
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(max_size=120), max_size=4))
+def test_any_unicode_never_crashes_the_tagger(tiny_model_dir, texts):
+    tagger = load(tiny_model_dir)
+    for text, result in zip(texts, tagger.pipe(texts), strict=True):
+        assert result.text == text
+        for span in (*result.aspects, *result.opinions):
+            assert text[span.start : span.end] == span.text and 0 <= span.score <= 1
 
 
 def test_runtime_runs_with_torch_hidden(tiny_model_dir):

@@ -1,0 +1,70 @@
+"""The spaCy preprocessor: benchmark-style tokens, and offsets that always index the text."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coextract.documents import tokens_document, windows
+from coextract.text import documents
+
+
+def model_words(text: str) -> list[str]:
+    (doc,) = documents([text])
+    return list(doc.tokens)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("The bread is top notch as well.", "the bread is top notch as well"),  # final "." left out
+        ("Did I mention that the coffee is OUTSTANDING?", "did i mention that the coffee is outstanding"),
+        ("For those that go once and don't enjoy it", "for those that go once and do n't enjoy it"),
+        ("Straight-forward, no surprises", "straight-forward , no surprises"),  # hyphen keeps the word
+        ("The service is awful--the last time", "the service is awful -- the last time"),
+        ('the "sales" team', "the sales '' team"),  # opening quote out, closing quote as ''
+        ("i recommend the thai popcorn :)", "i recommend the thai popcorn SMILE"),
+        ("Result (red velvet): Great texture", "result ( red velvet ) great texture"),
+        ("Excellent lunch buffet for only $6.95.", "excellent lunch buffet for only 6.95"),
+        ("get a 4GB stick of RAM, it doesnt hurt", "get a 4gb stick of ram , it doesnt hurt"),
+        ("I cannot even imagine", "i can not even imagine"),
+        ("my purchase:Build Quality", "my purchase build quality"),
+    ],
+)
+def test_benchmark_conventions(text, expected):
+    assert " ".join(model_words(text)) == expected
+
+
+def test_sentences_are_split_and_offsets_point_into_the_text():
+    text = "Great pizza!  The waiter was slow. Never again"
+    (doc,) = documents([text])
+    assert len(doc.sentences) == 3
+    for sentence in doc.sentences:
+        for token in sentence:
+            assert text[token.start : token.end].lower() == token.text
+
+
+def test_tokens_document_lays_tokens_out_with_spaces():
+    doc = tokens_document(["battery", "life", "rocks"])
+    assert doc.text == "battery life rocks"
+    assert [(t.start, t.end) for t in doc.sentences[0]] == [(0, 7), (8, 12), (13, 18)]
+    assert tokens_document([]).sentences == ()
+
+
+def test_windows_cover_every_token_once():
+    sentence = tokens_document([str(i) for i in range(250)]).sentences[0]
+    pieces = list(windows(sentence, 100))
+    assert [len(p) for p in pieces] == [100, 100, 50]
+    assert [t for p in pieces for t in p] == list(sentence)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_any_unicode_text_gives_offsets_that_index_it(text):
+    (doc,) = documents([text])
+    previous_end = 0
+    for sentence in doc.sentences:
+        assert sentence
+        for token in sentence:
+            assert 0 <= previous_end <= token.start < token.end <= len(text)
+            assert token.text
+            previous_end = token.end
