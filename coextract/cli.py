@@ -140,20 +140,58 @@ def format_scores(report: dict) -> str:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    report = evaluate_raw(args) if args.semeval_xml or args.cmla_sentences else evaluate_benchmark(args)
+    print(json.dumps(report) if args.json else format_scores(report))
+
+
+def evaluate_benchmark(args: argparse.Namespace) -> dict:
     from coextract.metrics import score_predictions
     from coextract.predict import predict_sentences
 
+    if not args.dataset:
+        raise CoextractError("evaluate needs --dataset (or --semeval-xml/--cmla-sentences for raw text)")
     examples = read_dataset(args.data_dir or default_data_dir(), args.dataset)[args.split]
     backend, featurizer = load_model(args.model)
     predictions = predict_sentences(backend, featurizer, [e.tokens for e in examples], args.batch_size)
     scores = score_predictions(examples, predictions)
-    report = {
+    return {
         "dataset": args.dataset,
         "split": args.split,
         "n_sentences": len(examples),
         **{side: score.to_dict() for side, score in scores.items()},
     }
-    print(json.dumps(report) if args.json else format_scores(report))
+
+
+def evaluate_raw(args: argparse.Namespace) -> dict:
+    """Score the full raw-text path (spaCy preprocessing, ONNX model, character spans)."""
+    from coextract.metrics import span_scores
+    from coextract.runtime import load
+    from coextract.semeval import read_cmla15, read_semeval14
+
+    if args.semeval_xml:
+        if not args.opinions:
+            raise CoextractError("--semeval-xml needs --opinions (Wang et al.'s opinion file for it)")
+        examples, source = read_semeval14(args.semeval_xml, args.opinions), args.semeval_xml
+    else:
+        if not args.cmla_aspects:
+            raise CoextractError("--cmla-sentences needs --cmla-aspects (the line-aligned aspect file)")
+        examples, source = read_cmla15(args.cmla_sentences, args.cmla_aspects), args.cmla_sentences
+    tagger = load(args.model)
+    extractions = list(tagger.pipe([e.text for e in examples], batch_size=args.batch_size))
+
+    def score(side: str):
+        gold = [getattr(e, side) for e in examples]
+        pred = [[(s.start, s.end) for s in getattr(x, side)] for x in extractions]
+        return span_scores(gold, pred).to_dict()
+
+    return {
+        "dataset": tagger.meta.get("dataset"),
+        "split": Path(source).name,
+        "n_sentences": len(examples),
+        "aspect": score("aspects"),
+        "opinion": score("opinions"),
+        "unaligned_gold_terms": sum(len(e.unaligned) for e in examples),
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,10 +232,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="an exported model (bundled name such as 'restaurant', or a folder from 'coextract export') "
         "or a run folder from 'coextract train' (evaluated with torch)",
     )
-    evaluate.add_argument("--dataset", required=True, help=DATASET_HELP)
+    evaluate.add_argument("--dataset", help=DATASET_HELP)
     evaluate.add_argument("--split", default="test", choices=SPLITS)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--batch-size", type=int, default=256)
+    raw = evaluate.add_argument_group(
+        "raw text (instead of --dataset): the full path from raw reviews to character spans, "
+        "scored by exact character offsets; an exported model is needed"
+    )
+    raw.add_argument("--semeval-xml", type=Path, help="a SemEval-2014 Task 4 XML file")
+    raw.add_argument("--opinions", type=Path, help="Wang et al.'s opinion file for --semeval-xml")
+    raw.add_argument(
+        "--cmla-sentences", type=Path, help="SemEval-2015 'sentence##opinions' file released with CMLA"
+    )
+    raw.add_argument("--cmla-aspects", type=Path, help="its line-aligned aspect file")
     add_data_dir(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
 
