@@ -69,6 +69,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         raise CoextractError(f"{output} already holds a trained model; pass --overwrite to replace it")
     config = recommended_config(args.dataset)
     config.seed = args.seed
+    config.raw_files = raw_files(args)
     for field, _, _ in TRAIN_FLAGS:
         if hasattr(args, field):
             setattr(config, field, getattr(args, field))
@@ -139,6 +140,29 @@ def format_scores(report: dict) -> str:
     return "\n".join(lines)
 
 
+def raw_files(args: argparse.Namespace) -> tuple[str, ...]:
+    """The raw SemEval files named on the command line (checked to come in pairs), or ()."""
+    if args.semeval_xml:
+        if not args.opinions:
+            raise CoextractError("--semeval-xml needs --opinions (Wang et al.'s opinion file for it)")
+        return (str(args.semeval_xml), str(args.opinions))
+    if args.cmla_sentences:
+        if not args.cmla_aspects:
+            raise CoextractError("--cmla-sentences needs --cmla-aspects (the line-aligned aspect file)")
+        return (str(args.cmla_sentences), str(args.cmla_aspects))
+    return ()
+
+
+def add_raw_files(parser: argparse.ArgumentParser, purpose: str) -> None:
+    raw = parser.add_argument_group(purpose)
+    raw.add_argument("--semeval-xml", type=Path, help="a SemEval-2014 Task 4 XML file")
+    raw.add_argument("--opinions", type=Path, help="Wang et al.'s opinion file for --semeval-xml")
+    raw.add_argument(
+        "--cmla-sentences", type=Path, help="SemEval-2015 'sentence##opinions' file released with CMLA"
+    )
+    raw.add_argument("--cmla-aspects", type=Path, help="its line-aligned aspect file")
+
+
 def cmd_evaluate(args: argparse.Namespace) -> None:
     report = evaluate_raw(args) if args.semeval_xml or args.cmla_sentences else evaluate_benchmark(args)
     print(json.dumps(report) if args.json else format_scores(report))
@@ -166,16 +190,10 @@ def evaluate_raw(args: argparse.Namespace) -> dict:
     """Score the full raw-text path (spaCy preprocessing, ONNX model, character spans)."""
     from coextract.metrics import span_scores
     from coextract.runtime import load
-    from coextract.semeval import read_cmla15, read_semeval14
+    from coextract.semeval import read_raw
 
-    if args.semeval_xml:
-        if not args.opinions:
-            raise CoextractError("--semeval-xml needs --opinions (Wang et al.'s opinion file for it)")
-        examples, source = read_semeval14(args.semeval_xml, args.opinions), args.semeval_xml
-    else:
-        if not args.cmla_aspects:
-            raise CoextractError("--cmla-sentences needs --cmla-aspects (the line-aligned aspect file)")
-        examples, source = read_cmla15(args.cmla_sentences, args.cmla_aspects), args.cmla_sentences
+    files = raw_files(args)
+    examples, source = read_raw(*files), files[0]
     tagger = load(args.model)
     extractions = list(tagger.pipe([e.text for e in examples], batch_size=args.batch_size))
 
@@ -213,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--output", required=True, help="run folder to write")
     train.add_argument("--overwrite", action="store_true", help="replace a model in --output")
     add_data_dir(train)
+    add_raw_files(
+        train,
+        "raw text: train (80 %) and select (20 %) on raw SemEval files through the spaCy preprocessing, "
+        "with --dataset's vocabulary and vectors; test stays the benchmark's",
+    )
     add_flags(
         train.add_argument_group("training (defaults: chosen on dev per dataset, see benchmarks/README.md)"),
         TRAIN_FLAGS,
@@ -236,16 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", choices=SPLITS)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--batch-size", type=int, default=256)
-    raw = evaluate.add_argument_group(
+    add_raw_files(
+        evaluate,
         "raw text (instead of --dataset): the full path from raw reviews to character spans, "
-        "scored by exact character offsets; an exported model is needed"
+        "scored by exact character offsets; an exported model is needed",
     )
-    raw.add_argument("--semeval-xml", type=Path, help="a SemEval-2014 Task 4 XML file")
-    raw.add_argument("--opinions", type=Path, help="Wang et al.'s opinion file for --semeval-xml")
-    raw.add_argument(
-        "--cmla-sentences", type=Path, help="SemEval-2015 'sentence##opinions' file released with CMLA"
-    )
-    raw.add_argument("--cmla-aspects", type=Path, help="its line-aligned aspect file")
     add_data_dir(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
 

@@ -153,16 +153,20 @@ def read_word_vectors(data_dir: Path | str, dataset: str, names: tuple[str, ...]
     return np.concatenate([vectors, np.zeros((1, vectors.shape[1]), np.float32)])
 
 
-def fingerprint(data_dir: Path | str, dataset: str) -> str:
-    """sha256 over the training and dev files and the vocabulary: what a model saw."""
+def fingerprint(data_dir: Path | str, dataset: str, extra: tuple[Path | str, ...] = ()) -> str:
+    """sha256 over what a model saw: the vocabulary, and the training and dev files.
+
+    `extra` files (raw SemEval files a model was trained on) are hashed too; with
+    them, the benchmark's train and dev files are not, since they were not used.
+    """
     root = dataset_dir(data_dir, dataset)
-    digest = hashlib.sha256()
-    paths = [root / "word2id.txt"] + [
+    benchmark = [
         root / split / f"{name}.txt"
         for split in ("train", "dev")
         for name in ("sentence", "target", "opinion")
     ]
-    for path in paths:
-        digest.update(path.relative_to(root).as_posix().encode())
+    digest = hashlib.sha256()
+    for path in [root / "word2id.txt", *(map(Path, extra) if extra else benchmark)]:
+        digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -18,7 +18,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from coextract.data import Example
 from coextract.errors import CoextractError
+from coextract.tagging import spans_to_tags
 
 
 @dataclass(frozen=True)
@@ -109,3 +111,45 @@ def read_cmla15(sentences_path: Path | str, aspects_path: Path | str) -> list[Ra
             RawExample(text, tuple(aspects), tuple(opinions), (*missing_aspects, *missing_opinions))
         )
     return examples
+
+
+def read_raw(first: Path | str, second: Path | str) -> list[RawExample]:
+    """A SemEval-2014 XML file and its opinions, or the CMLA 2015 sentence and aspect files."""
+    if str(first).endswith(".xml"):
+        return read_semeval14(first, second)
+    return read_cmla15(first, second)
+
+
+def align(examples: list[RawExample]) -> tuple[list[Example], list[str]]:
+    """Training `Example`s from raw ones, through the same preprocessing as tagging.
+
+    Each review becomes one example (its sentences' model tokens in a row). A gold
+    term whose characters do not start and end on token boundaries cannot be
+    expressed in BIO tags: it is left out and reported in the returned problems,
+    as is a review with no tokens at all and every term that was never located.
+    """
+    from coextract.text import documents  # spaCy only when raw text is read
+
+    aligned, problems = [], []
+    for i, (raw, doc) in enumerate(zip(examples, documents([e.text for e in examples]), strict=True)):
+        tokens = [token for sentence in doc.sentences for token in sentence]
+        problems += [f"review {i + 1}: term {term!r} not found in {raw.text!r}" for term in raw.unaligned]
+        if not tokens:
+            problems.append(f"review {i + 1}: no tokens in {raw.text!r}; left out")
+            continue
+        starts = {token.start: n for n, token in enumerate(tokens)}
+        ends = {token.end: n + 1 for n, token in enumerate(tokens)}
+        tags = {}
+        for side in ("aspects", "opinions"):
+            spans = []
+            for start, end in getattr(raw, side):
+                if start in starts and end in ends:
+                    spans.append((starts[start], ends[end]))
+                else:
+                    problems.append(
+                        f"review {i + 1}: {side[:-1]} {raw.text[start:end]!r} ({start}:{end}) "
+                        "does not fall on token boundaries; left out"
+                    )
+            tags[side] = tuple(spans_to_tags(spans, len(tokens)))
+        aligned.append(Example(tuple(t.text for t in tokens), tags["aspects"], tags["opinions"]))
+    return aligned, problems

@@ -45,6 +45,7 @@ class TrainConfig:
     patience: int = 8  # epochs without dev improvement before stopping
     ema_decay: float = 0.0  # evaluate and keep an exponential moving average of the weights; 0 = off
     max_train_sentences: int | None = None  # a slice of train, for quick tests
+    raw_files: tuple[str, ...] = ()  # train on raw SemEval files (XML + opinions, or CMLA 2015 pair) instead
     model: dict = field(default_factory=dict)  # CMLAConfig overrides
 
 
@@ -147,10 +148,33 @@ def train_epoch(model, optimizer, featurizer, examples, config: TrainConfig, rng
     return total / max(n_batches, 1)
 
 
+def raw_splits(config: TrainConfig, output: Path, log) -> dict[str, list[Example]]:
+    """Train and dev splits (80/20, seeded) from raw SemEval files, through the raw-text pipeline.
+
+    Gold terms that do not fall on token boundaries are written to
+    `alignment_problems.txt` in the run folder and counted on the log.
+    """
+    from coextract.semeval import align, read_raw
+
+    examples, problems = align(read_raw(*config.raw_files))
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "alignment_problems.txt").write_text("".join(f"{p}\n" for p in problems))
+    print(
+        f"{config.raw_files[0]}: {len(examples)} reviews; {len(problems)} annotations could not be used "
+        f"(listed in {output / 'alignment_problems.txt'})",
+        file=log,
+    )
+    order = np.random.default_rng(config.seed).permutation(len(examples))
+    n_dev = len(examples) // 5
+    return {"train": [examples[i] for i in order[n_dev:]], "dev": [examples[i] for i in order[:n_dev]]}
+
+
 def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys.stderr) -> dict:
     """Train, select on dev, score test, write the run folder; return metrics."""
     output = Path(output)
     splits = read_dataset(data_dir, config.dataset)
+    if config.raw_files:
+        splits.update(raw_splits(config, output, log))
     vocabulary = read_vocabulary(data_dir, config.dataset)
     vectors = read_word_vectors(data_dir, config.dataset, tuple(config.embeddings))
     model_config = CMLAConfig(vocab_size=len(vocabulary), word_dim=vectors.shape[1], **config.model)
@@ -222,7 +246,7 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
     run_config = {
         "coextract_version": __version__,
         "dataset": config.dataset,
-        "data_fingerprint": fingerprint(data_dir, config.dataset),
+        "data_fingerprint": fingerprint(data_dir, config.dataset, config.raw_files),
         "train": asdict(config),
         "model": asdict(model_config),
         "vocabulary": vocabulary,

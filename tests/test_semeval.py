@@ -75,3 +75,23 @@ def test_raw_evaluation_command(tiny_model_dir, data_dir):
     report = json.loads(result.stdout)
     assert report["split"] == "sentence_restest15_op.txt" and report["n_sentences"] == 685
     assert report["aspect"]["n_gold"] == 543 and 0 <= report["opinion"]["f1"] <= 1
+
+
+def test_train_from_raw_semeval_files(tmp_path, data_dir):
+    raw = data_dir.parent / "semeval-raw"
+    out = tmp_path / "raw-run"
+    result = subprocess.run(
+        [sys.executable, "-m", "coextract", "train", "--dataset", "res14", "--output", str(out),
+         "--data-dir", str(data_dir), "--semeval-xml", str(raw / "semeval14/Restaurants_Test_Gold.xml"),
+         "--opinions", str(raw / "wang-opinions/test_restaurant.txt"), "--max-epochs", "1",
+         "--hidden-dim", "8", "--n-slices", "2", "--conv-kernels", ""],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "800 reviews" in result.stderr and "could not be used" in result.stderr
+    problems = (out / "alignment_problems.txt").read_text().splitlines()
+    assert problems and all(p.startswith("review ") for p in problems)
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["raw_files"][0].endswith("Restaurants_Test_Gold.xml")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"]["aspect"]["n_gold"] == 1134  # tested on the benchmark's test split
