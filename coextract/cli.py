@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from coextract.data import DATA_ENV, DATASETS, SPLITS, default_data_dir, read_dataset
+from coextract.data import DATA_ENV, DATASETS, SPLITS, default_data_dir
 from coextract.errors import CoextractError
 
 DATASET_HELP = f"a sub-folder of --data-dir: {', '.join(DATASETS)}"
@@ -92,19 +92,6 @@ def add_flags(group, flags) -> None:
             group.add_argument(flag, dest=field, type=kind, default=argparse.SUPPRESS, help=text)
 
 
-def load_model(name_or_path: str):
-    """(backend, featurizer) for an exported model (name or folder) or a training run folder."""
-    if not (Path(name_or_path) / "config.json").is_file():
-        from coextract.runtime import load
-
-        tagger = load(name_or_path)
-        return tagger.backend, tagger.featurizer
-    from coextract.train import load_run, torch_backend
-
-    model, featurizer, _ = load_run(name_or_path)
-    return torch_backend(model), featurizer
-
-
 def cmd_export(args: argparse.Namespace) -> None:
     from coextract.export import export_run
 
@@ -164,52 +151,17 @@ def add_raw_files(parser: argparse.ArgumentParser, purpose: str) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    report = evaluate_raw(args) if args.semeval_xml or args.cmla_sentences else evaluate_benchmark(args)
-    print(json.dumps(report) if args.json else format_scores(report))
-
-
-def evaluate_benchmark(args: argparse.Namespace) -> dict:
-    from coextract.metrics import score_predictions
-    from coextract.predict import predict_sentences
-
-    if not args.dataset:
-        raise CoextractError("evaluate needs --dataset (or --semeval-xml/--cmla-sentences for raw text)")
-    examples = read_dataset(args.data_dir or default_data_dir(), args.dataset)[args.split]
-    backend, featurizer = load_model(args.model)
-    predictions = predict_sentences(backend, featurizer, [e.tokens for e in examples], args.batch_size)
-    scores = score_predictions(examples, predictions)
-    return {
-        "dataset": args.dataset,
-        "split": args.split,
-        "n_sentences": len(examples),
-        **{side: score.to_dict() for side, score in scores.items()},
-    }
-
-
-def evaluate_raw(args: argparse.Namespace) -> dict:
-    """Score the full raw-text path (spaCy preprocessing, ONNX model, character spans)."""
-    from coextract.metrics import span_scores
-    from coextract.runtime import load
-    from coextract.semeval import read_raw
+    from coextract.evaluation import evaluate_raw, evaluate_tokenized
 
     files = raw_files(args)
-    examples, source = read_raw(*files), files[0]
-    tagger = load(args.model)
-    extractions = list(tagger.pipe([e.text for e in examples], batch_size=args.batch_size))
-
-    def score(side: str):
-        gold = [getattr(e, side) for e in examples]
-        pred = [[(s.start, s.end) for s in getattr(x, side)] for x in extractions]
-        return span_scores(gold, pred).to_dict()
-
-    return {
-        "dataset": tagger.meta.get("dataset"),
-        "split": Path(source).name,
-        "n_sentences": len(examples),
-        "aspect": score("aspects"),
-        "opinion": score("opinions"),
-        "unaligned_gold_terms": sum(len(e.unaligned) for e in examples),
-    }
+    if files:
+        report = evaluate_raw(args.model, files, args.batch_size)
+    elif args.dataset:
+        data_dir = args.data_dir or default_data_dir()
+        report = evaluate_tokenized(args.model, data_dir, args.dataset, args.split, args.batch_size)
+    else:
+        raise CoextractError("evaluate needs --dataset (or --semeval-xml/--cmla-sentences for raw text)")
+    print(json.dumps(report) if args.json else format_scores(report))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -297,4 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("coextract: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (e.g. `| head`): not an error of ours
+        sys.stderr.close()
+        return 0
     return 0

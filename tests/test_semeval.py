@@ -84,7 +84,7 @@ def test_train_from_raw_semeval_files(tmp_path, data_dir):
         [sys.executable, "-m", "coextract", "train", "--dataset", "res14", "--output", str(out),
          "--data-dir", str(data_dir), "--semeval-xml", str(raw / "semeval14/Restaurants_Test_Gold.xml"),
          "--opinions", str(raw / "wang-opinions/test_restaurant.txt"), "--max-epochs", "1",
-         "--hidden-dim", "8", "--n-slices", "2", "--conv-kernels", ""],
+         "--hidden-dim", "8", "--n-slices", "2", "--conv-kernels", "", "--max-train-sentences", "100"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
