@@ -29,6 +29,7 @@ from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix
 from coextract.documents import Document, ModelToken
 
 DROPPED = re.compile(r"^(?:[.?:;…]+|\$|``)$")
+SURROGATES = re.compile("[\ud800-\udfff]")
 QUOTES = {'"', "“", "”", "''", "„"}
 # spaCy reads these as emoticons; in reviews they are brackets next to a colon: "(red velvet):".
 NOT_EMOTICONS = {"):", "(:", ")-:", "(-:", "(=", "[:", "[=", "]=", "(;", "(-;", "[-:", "=[", "=]", "=("}
@@ -127,12 +128,20 @@ def preprocessor() -> Language:
     return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
 
 
-def to_document(doc: Doc) -> Document:
-    """A preprocessed spaCy Doc as a `Document` (sentences without model tokens left out)."""
-    return Document(doc.text, tuple(tokens for sent in doc.sents if (tokens := model_tokens(sent))))
+def to_document(text: str, doc: Doc) -> Document:
+    """`text`, preprocessed as `doc`, as a `Document` (sentences without model tokens left out)."""
+    return Document(text, tuple(tokens for sent in doc.sents if (tokens := model_tokens(sent))))
+
+
+def encodable(text: str) -> str:
+    """`text` with lone surrogates (which spaCy cannot encode) as U+FFFD: same length, same offsets."""
+    return SURROGATES.sub("\ufffd", text)
 
 
 def documents(texts: Iterable[str], batch_size: int = 256) -> Iterator[Document]:
-    """Raw texts as `Document`s, in order."""
-    for doc in preprocessor().pipe(texts, batch_size=batch_size):
-        yield to_document(doc)
+    """Raw texts as `Document`s, in order; offsets index the texts as given."""
+    texts = list(texts)
+    for text, doc in zip(
+        texts, preprocessor().pipe(map(encodable, texts), batch_size=batch_size), strict=True
+    ):
+        yield to_document(text, doc)

@@ -5,11 +5,12 @@ import sys
 import textwrap
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from coextract.errors import CoextractError
 from coextract.runtime import Extraction, load, resolve_model, term_spans
+from tests.test_text import UNICODE_CASES
 
 
 def test_span_scores_are_mean_decoded_tag_probabilities():
@@ -57,6 +58,7 @@ def test_a_sentence_longer_than_a_window_is_tagged_not_dropped(tiny_model_dir):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.text(max_size=120), max_size=4))
+@example(UNICODE_CASES)
 def test_any_unicode_never_crashes_the_tagger(tiny_model_dir, texts):
     tagger = load(tiny_model_dir)
     for text, result in zip(texts, tagger.pipe(texts), strict=True):

@@ -1,7 +1,7 @@
 """The spaCy preprocessor: benchmark-style tokens, and offsets that always index the text."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coextract.documents import tokens_document, windows
@@ -57,8 +57,30 @@ def test_windows_cover_every_token_once():
     assert [t for p in pieces for t in p] == list(sentence)
 
 
+UNICODE_CASES = [
+    "",
+    "   \n\t ",
+    "Great pizza 🍕🍕!! 👍🏽 would come back",  # emoji, skin-tone modifier
+    "Cafe\u0301 au lait was superb",  # combining accent
+    "拉面很好吃，服务一般。",  # CJK
+    "الخدمة ممتازة والطعام لذيذ",  # right-to-left
+    "bad\x00service\x07here\u200b\u202e!",  # control and format characters
+    "a" * 5000 + " is great",  # a very long word
+    "\ud800 lone surrogate",
+]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
+@example(UNICODE_CASES[0])
+@example(UNICODE_CASES[1])
+@example(UNICODE_CASES[2])
+@example(UNICODE_CASES[3])
+@example(UNICODE_CASES[4])
+@example(UNICODE_CASES[5])
+@example(UNICODE_CASES[6])
+@example(UNICODE_CASES[7])
+@example(UNICODE_CASES[8])
 def test_any_unicode_text_gives_offsets_that_index_it(text):
     (doc,) = documents([text])
     previous_end = 0

@@ -118,7 +118,7 @@ def test_train_command_end_to_end(data_dir, tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["evaluate", "--model", "MISSING", "--dataset", "res14"], "model folder"),
+        (["evaluate", "--model", "MISSING", "--dataset", "res14"], "no model"),
         (["train", "--dataset", "res99", "--output", "OUT"], "unknown dataset 'res99'"),
         (["evaluate", "--model", "X", "--dataset", "res14", "--data-dir", "/nonexistent"], "does not exist"),
     ],
