@@ -9,6 +9,7 @@ Test scores play no part in the choice.
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from coextract.data import DATASETS, default_data_dir
@@ -33,11 +34,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs-dir", type=Path, default=ROOT / "benchmarks" / "runs")
-    parser.add_argument("--output-dir", type=Path, default=ROOT / "export" / "models")
+    parser.add_argument(
+        "--runs-dir", type=Path, default=Path("benchmarks/runs"), help="relative to the repository"
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=Path("export/models"), help="relative to the repository"
+    )
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
+    os.chdir(ROOT)  # model cards then name repository-relative paths
     for dataset in args.datasets:
         run = best_on_dev(args.runs_dir, dataset)
         output = args.output_dir / dataset

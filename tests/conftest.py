@@ -18,24 +18,23 @@ def data_dir() -> Path:
 TINY_MODEL = {"hidden_dim": 16, "inner_dim": 8, "n_slices": 4, "n_buckets": 1024, "subword_dim": 8}
 
 
+def tiny_config(**overrides):
+    """A CMLA small enough to train in seconds on 300 res14 sentences."""
+    from coextract.train import TrainConfig
+
+    settings = {"dataset": "res14", "seed": 3, "max_epochs": 6, "patience": 6, "batch_size": 16,
+                "learning_rate": 5e-3, "max_train_sentences": 300, "model": TINY_MODEL}  # fmt: skip
+    return TrainConfig(**{**settings, **overrides})
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, data_dir):
     """A CMLA trained for a few epochs on 300 res14 sentences: (run_dir, metrics)."""
     pytest.importorskip("torch")
-    from coextract.train import TrainConfig, train
+    from coextract.train import train
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
-    config = TrainConfig(
-        dataset="res14",
-        seed=3,
-        max_epochs=6,
-        patience=6,
-        batch_size=16,
-        learning_rate=5e-3,
-        max_train_sentences=300,
-        model=TINY_MODEL,
-    )
-    metrics = train(config, data_dir, run_dir)
+    metrics = train(tiny_config(), data_dir, run_dir)
     return run_dir, metrics
 
 

@@ -39,18 +39,10 @@ def test_run_folder_contents(tiny_run, data_dir):
 
 
 def test_training_is_deterministic(tiny_run, data_dir, tmp_path):
-    from coextract.train import TrainConfig, train
-    from tests.conftest import TINY_MODEL
+    from coextract.train import train
+    from tests.conftest import tiny_config
 
-    config = TrainConfig(
-        dataset="res14",
-        seed=3,
-        max_epochs=2,
-        patience=6,
-        learning_rate=5e-3,
-        max_train_sentences=300,
-        model=TINY_MODEL,
-    )
+    config = tiny_config(max_epochs=2)
     again = train(config, data_dir, tmp_path / "again")
     _, first = tiny_run
     assert [e["loss"] for e in again["history"]] == [e["loss"] for e in first["history"][:2]]
@@ -144,3 +136,16 @@ def test_corrupt_checkpoint_is_a_clear_error(tiny_run, tmp_path, data_dir):
     result = coextract("evaluate", "--model", str(broken), "--dataset", "res14", "--data-dir", str(data_dir))
     assert result.returncode == 2 and "unreadable checkpoint" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_moving_average_of_weights_is_what_gets_saved(data_dir, tmp_path):
+    from coextract.train import train
+    from tests.conftest import tiny_config
+
+    plain = train(tiny_config(max_epochs=1), data_dir, tmp_path / "plain")
+    averaged = train(tiny_config(max_epochs=1, ema_decay=0.9), data_dir, tmp_path / "ema")
+    assert plain["history"][0]["loss"] == averaged["history"][0]["loss"]  # the same training steps
+    raw = torch.load(tmp_path / "plain" / "model.pt", weights_only=True)
+    ema = torch.load(tmp_path / "ema" / "model.pt", weights_only=True)
+    assert not torch.equal(raw["coupled.tensors"], ema["coupled.tensors"])  # but the average is kept
+    assert torch.equal(raw["word_embedding.weight"], ema["word_embedding.weight"])  # frozen: no drift
