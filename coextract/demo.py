@@ -9,7 +9,6 @@ import argparse
 import json
 import sys
 import xml.etree.ElementTree as ET
-from dataclasses import asdict
 from pathlib import Path
 
 from coextract.errors import CoextractError
@@ -37,12 +36,7 @@ def main() -> int:
     try:
         texts = review_texts(args.reviews)[: args.limit]
         for result in load(args.model).pipe(texts):
-            record = {
-                "text": result.text,
-                "aspects": [asdict(s) for s in result.aspects],
-                "opinions": [asdict(s) for s in result.opinions],
-            }
-            print(json.dumps(record, ensure_ascii=False))
+            print(json.dumps(result.to_dict(), ensure_ascii=False))
     except (CoextractError, OSError, ET.ParseError) as err:
         print(f"coextract.demo: error: {err}", file=sys.stderr)
         return 2

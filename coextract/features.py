@@ -47,10 +47,6 @@ class Batch:
     subword_ids: np.ndarray  # (B, T, S) int64, 0 = padding
     mask: np.ndarray  # (B, T) bool, True at real tokens
 
-    @property
-    def lengths(self) -> np.ndarray:
-        return self.mask.sum(axis=1)
-
 
 class Featurizer:
     """Maps tokens to word ids and hashed sub-word ids.
