@@ -1,0 +1,211 @@
+"""Review records from .txt, .jsonl, .csv (each optionally .gz), .parquet or stdin.
+
+Every input record becomes a `Record`: with its text, or with an `error` that
+says what was wrong, in which file and on which line. Nothing is skipped, so a
+malformed line in a million-line file is reported and the rest still gets
+tagged. Files are read as a stream, a record at a time.
+
+- `.txt`: one review per line; the id is the line number.
+- `.jsonl`: one JSON object per line; the text and (optional) id fields are
+  named; blank lines hold no record and are passed over.
+- `.csv`: real CSV (quoted fields with commas and newlines); a header row names
+  the fields; the line is where the record starts.
+- `.parquet`: needs pyarrow (`pip install 'coextract[parquet]'`); the line is the row number.
+"""
+
+import codecs
+import csv
+import gzip
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from coextract.errors import CoextractError
+
+FORMATS = ("txt", "jsonl", "csv", "parquet")
+csv.field_size_limit(1 << 30)  # the default 128 KB would turn a long review into an error
+
+
+@dataclass(frozen=True)
+class Record:
+    """One input review, or what was wrong with it."""
+
+    source: str  # file name, or "-" for standard input
+    line: int  # 1-based line where the record starts (row number for parquet)
+    id: Any
+    text: str | None
+    error: str | None = None
+
+
+def input_format(path: str, given: str | None = None) -> str:
+    """The format of `path` from its name (`.gz` aside), unless `given`; stdin defaults to txt."""
+    if given:
+        if given not in FORMATS:
+            raise CoextractError(f"unknown input format {given!r} (one of {', '.join(FORMATS)})")
+        return given
+    if path == "-":
+        return "txt"
+    name = path[: -len(".gz")] if path.endswith(".gz") else path
+    suffix = Path(name).suffix.lstrip(".").lower()
+    aliases = {"ndjson": "jsonl", "text": "txt"}
+    found = aliases.get(suffix, suffix)
+    if found not in FORMATS:
+        raise CoextractError(f"{path}: cannot tell the format from the name; name it with --input-format")
+    return found
+
+
+def open_binary(path: str) -> BinaryIO:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 (closed by the caller's generator)
+    except OSError as err:
+        raise CoextractError(f"{path}: cannot be read ({err.strerror})") from None
+    return gzip.GzipFile(fileobj=stream) if path.endswith(".gz") else stream
+
+
+def binary_lines(path: str) -> Iterator[tuple[int, bytes]]:
+    with open_binary(path) as stream:
+        try:
+            yield from enumerate(stream, start=1)
+        except (OSError, EOFError) as err:  # a truncated or corrupt .gz
+            raise CoextractError(f"{path}: cannot be read to the end ({err})") from None
+
+
+def decoded(path: str, line_no: int, raw: bytes) -> tuple[str | None, str | None]:
+    """(text, None), or (None, error) when the line is not UTF-8."""
+    try:
+        return raw.decode("utf-8").removesuffix("\n").removesuffix("\r"), None
+    except UnicodeDecodeError as err:
+        return None, f"{path}:{line_no}: bytes that are not UTF-8 ({err.reason} at byte {err.start})"
+
+
+def read_txt(path: str) -> Iterator[Record]:
+    for line_no, raw in binary_lines(path):
+        text, error = decoded(path, line_no, raw)
+        yield Record(path, line_no, line_no, text, error)
+
+
+def read_jsonl(path: str, text_field: str, id_field: str | None) -> Iterator[Record]:
+    for line_no, raw in binary_lines(path):
+        line, error = decoded(path, line_no, raw)
+        if error:
+            yield Record(path, line_no, None, None, error)
+            continue
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            yield Record(
+                path, line_no, None, None, f"{path}:{line_no}: invalid JSON ({err.msg} at column {err.colno})"
+            )
+            continue
+        yield record_from_fields(path, line_no, obj, text_field, id_field)
+
+
+def record_from_fields(path: str, line_no: int, obj: Any, text_field: str, id_field: str | None) -> Record:
+    """A Record from a JSON object or CSV row, with an error if the text field is missing or not text."""
+    if not isinstance(obj, dict):
+        return Record(
+            path, line_no, None, None, f"{path}:{line_no}: a JSON object is needed, got {type(obj).__name__}"
+        )
+    record_id = obj.get(id_field) if id_field else line_no
+    if text_field not in obj or obj[text_field] is None:
+        return Record(path, line_no, record_id, None, f"{path}:{line_no}: no field {text_field!r}")
+    text = obj[text_field]
+    if not isinstance(text, str):
+        return Record(
+            path,
+            line_no,
+            record_id,
+            None,
+            f"{path}:{line_no}: field {text_field!r} is {type(text).__name__}, not text",
+        )
+    return Record(path, line_no, record_id, text)
+
+
+def read_csv(path: str, text_field: str, id_field: str | None) -> Iterator[Record]:
+    with open_binary(path) as stream:
+        text_stream = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
+        reader = csv.reader(text_stream)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise CoextractError(f"{path}:1: the header row is not valid CSV ({err})") from None
+        if text_field not in header:
+            raise CoextractError(f"{path}:1: no column {text_field!r} in the header ({', '.join(header)})")
+        start = reader.line_num + 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                yield Record(path, start, None, None, f"{path}:{start}: not valid CSV ({err})")
+                start = reader.line_num + 1
+                continue
+            yield csv_record(path, start, header, row, text_field, id_field)
+            start = reader.line_num + 1
+
+
+def csv_record(
+    path: str, line_no: int, header: list[str], row: list[str], text_field: str, id_field: str | None
+):
+    if len(row) != len(header):
+        return Record(
+            path,
+            line_no,
+            None,
+            None,
+            f"{path}:{line_no}: {len(row)} fields, but the header has {len(header)}",
+        )
+    if any(has_surrogates(field) for field in row):
+        return Record(path, line_no, None, None, f"{path}:{line_no}: bytes that are not UTF-8")
+    return record_from_fields(path, line_no, dict(zip(header, row, strict=True)), text_field, id_field)
+
+
+def has_surrogates(text: str) -> bool:
+    try:
+        codecs.encode(text, "utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def read_parquet(path: str, text_field: str, id_field: str | None) -> Iterator[Record]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise CoextractError(
+            f"{path}: reading parquet needs pyarrow: pip install 'coextract[parquet]'"
+        ) from None
+    try:
+        table = pq.ParquetFile(path)
+    except Exception as err:  # pyarrow raises its own types for missing or foreign files
+        raise CoextractError(f"{path}: not a readable parquet file ({err})") from None
+    row_no = 0
+    for batch in table.iter_batches(batch_size=4096):
+        for obj in batch.to_pylist():
+            row_no += 1
+            yield record_from_fields(path, row_no, obj, text_field, id_field)
+
+
+def read_records(
+    path: str, text_field: str = "text", id_field: str | None = None, given_format: str | None = None
+) -> Iterator[Record]:
+    """The records of one input file (or `-` for stdin), in order."""
+    kind = input_format(path, given_format)
+    if kind == "txt":
+        return read_txt(path)
+    if kind == "jsonl":
+        return read_jsonl(path, text_field, id_field)
+    if kind == "csv":
+        return read_csv(path, text_field, id_field)
+    return read_parquet(path, text_field, id_field)

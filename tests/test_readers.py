@@ -1,0 +1,103 @@
+"""Readers: every record comes out, good ones with text, bad ones with file, line and reason."""
+
+import gzip
+import subprocess
+import sys
+
+import pytest
+
+from coextract.errors import CoextractError
+from coextract.readers import Record, input_format, read_records
+
+
+def test_txt_one_review_per_line_with_bad_bytes(tmp_path):
+    path = tmp_path / "r.txt"
+    path.write_bytes(b"Great pizza\n\n\xff\xfe broken\nlast line without newline")
+    records = list(read_records(str(path)))
+    assert [r.text for r in records] == ["Great pizza", "", None, "last line without newline"]
+    assert records[1].error is None  # an empty review is a record, not an error
+    assert records[2].error.startswith(f"{path}:3: bytes that are not UTF-8")
+    assert [r.id for r in records] == [1, 2, 3, 4]
+
+
+def test_jsonl_fields_and_every_kind_of_bad_line(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text(
+        '{"review_id": "a", "text": "Nice staff"}\n'
+        "\n"
+        "{not json}\n"
+        '["a", "list"]\n'
+        '{"review_id": "d"}\n'
+        '{"review_id": "e", "text": 42}\n'
+        '{"review_id": "f", "text": "Déjà vu 🍕"}\n'
+    )
+    records = list(read_records(str(path), "text", "review_id"))
+    assert [(r.line, r.id, r.text) for r in records if not r.error] == [
+        (1, "a", "Nice staff"),
+        (7, "f", "Déjà vu 🍕"),
+    ]
+    errors = {r.line: r.error for r in records if r.error}
+    assert set(errors) == {3, 4, 5, 6}  # the blank line 2 holds no record
+    assert "invalid JSON" in errors[3] and "a JSON object is needed" in errors[4]
+    assert "no field 'text'" in errors[5] and "is int, not text" in errors[6]
+    assert all(e.startswith(f"{path}:") for e in errors.values())
+
+
+def test_csv_quotes_newlines_and_wrong_field_counts(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(
+        'id,body\n1,"Good, cheap food"\n2,"Two\nlines, ""quoted"""\n3,too,many\n4,ok\n', newline=""
+    )
+    records = list(read_records(str(path), "body", "id"))
+    assert [(r.line, r.id, r.text) for r in records if not r.error] == [
+        (2, "1", "Good, cheap food"),
+        (3, "2", 'Two\nlines, "quoted"'),
+        (6, "4", "ok"),
+    ]
+    (bad,) = [r for r in records if r.error]
+    assert bad.line == 5 and "3 fields, but the header has 2" in bad.error
+
+
+def test_csv_long_review_and_missing_column(tmp_path):
+    path = tmp_path / "r.csv"
+    long_review = "great " * 200_000  # 1.2 MB in one field
+    path.write_text(f'text\n"{long_review}"\n')
+    (record,) = read_records(str(path))
+    assert record.text == long_review
+    with pytest.raises(CoextractError, match=r"r\.csv:1: no column 'body'"):
+        list(read_records(str(path), "body"))
+
+
+def test_gzip_variants(tmp_path):
+    path = tmp_path / "r.jsonl.gz"
+    with gzip.open(path, "wt") as out:
+        out.write('{"text": "zipped"}\n')
+    assert [r.text for r in read_records(str(path))] == ["zipped"]
+    broken = tmp_path / "b.txt.gz"
+    broken.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(CoextractError, match="cannot be read to the end"):
+        list(read_records(str(broken)))
+
+
+def test_formats_from_names():
+    assert input_format("a.jsonl.gz") == "jsonl" and input_format("-") == "txt"
+    assert input_format("reviews.data", "csv") == "csv"
+    with pytest.raises(CoextractError, match="--input-format"):
+        input_format("reviews.data")
+
+
+def test_stdin_is_read_as_text_lines():
+    code = "from coextract.readers import read_records; print([r.text for r in read_records('-')])"
+    result = subprocess.run([sys.executable, "-c", code], input=b"one\ntwo\n", capture_output=True)
+    assert result.stdout.decode().strip() == "['one', 'two']"
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(CoextractError, match="cannot be read"):
+        list(read_records(str(tmp_path / "nope.txt")))
+
+
+def test_record_is_immutable():
+    record = Record("f", 1, 1, "x")
+    with pytest.raises(AttributeError):
+        record.text = "y"  # type: ignore[misc]
