@@ -1,4 +1,4 @@
-"""The `coextract` command line: train, evaluate.
+"""The `coextract` command line: train, evaluate, export, tag.
 
 Every user-fixable problem surfaces as a `CoextractError` and is printed as one
 line, `coextract: error: ...`, with exit code 2 -- never a traceback.
@@ -164,6 +164,30 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print(json.dumps(report) if args.json else format_scores(report))
 
 
+def cmd_tag(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from coextract.batch import tag_files
+
+    quiet = args.quiet or not sys.stderr.isatty()
+    with tqdm(unit=" reviews", file=sys.stderr, disable=quiet, smoothing=0.1) as progress:
+        summary = tag_files(
+            args.inputs,
+            args.output,
+            model=args.model,
+            text_field=args.text_field,
+            id_field=args.id_field,
+            input_format=args.input_format,
+            workers=args.workers,
+            include_text=args.include_text,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            strict=args.strict,
+            progress=progress,
+        )
+    print(f"coextract tag: {summary.line()}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coextract",
@@ -235,6 +259,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_data_dir(export)
     export.set_defaults(func=cmd_export)
+
+    tag = commands.add_parser(
+        "tag",
+        help="tag review files with a bundled or exported model",
+        description="Tag every review of the input files and write one JSON line per input record, in "
+        "input order: {id, aspects: [{text, start, end, score}], opinions: [...]}, offsets into the "
+        "review text. A bad record becomes a line with an 'error' naming file and line; the run goes "
+        "on. Output goes to OUT.partial and is renamed to OUT when complete; after a crash or Ctrl-C, "
+        "run the same command with --resume.",
+    )
+    tag.add_argument(
+        "inputs", nargs="+", help=".txt, .jsonl, .csv (each optionally .gz), .parquet, or - for stdin"
+    )
+    tag.add_argument("--output", required=True, help="JSON Lines file to write, or - for stdout")
+    tag.add_argument("--model", default="restaurant", help="bundled model name or alias, or a model folder")
+    tag.add_argument(
+        "--text-field", default="text", help="field or column holding the review (jsonl, csv, parquet)"
+    )
+    tag.add_argument(
+        "--id-field", default=None, help="field or column holding the id (default: the line number)"
+    )
+    tag.add_argument(
+        "--input-format", default=None, help="txt, jsonl, csv or parquet (default: from the name)"
+    )
+    tag.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    tag.add_argument("--include-text", action="store_true", help="copy the review text into the output")
+    tag.add_argument("--resume", action="store_true", help="continue an interrupted run of the same command")
+    tag.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    tag.add_argument("--strict", action="store_true", help="stop at the first bad record")
+    tag.add_argument("--quiet", action="store_true", help="no progress bar")
+    tag.set_defaults(func=cmd_tag)
     return parser
 
 

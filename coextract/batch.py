@@ -1,0 +1,227 @@
+"""Tag whole review corpora: stream, use every core, keep order, survive crashes.
+
+`tag_files` reads records (`readers`), tags them in chunks on worker processes
+(each with its own onnxruntime session), and writes one JSON line per input
+record, in input order. Memory stays flat: at most `2 * workers` chunks are in
+flight at any time.
+
+Crash safety: output goes to `OUT.partial`; after every chunk is written and
+flushed to disk, `OUT.partial.state` records how many input records and bytes
+are done (written atomically). `--resume` truncates the partial file to the last
+recorded size, skips that many input records and carries on, so every record
+appears exactly once, whatever killed the run (Ctrl-C, SIGTERM, kill -9). The
+finished file is renamed into place at the end: `OUT` never looks complete
+when it is not.
+"""
+
+import ctypes
+import json
+import os
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from itertools import chain, islice
+from pathlib import Path
+
+from coextract.errors import CoextractError
+from coextract.readers import Record, read_records
+from coextract.runtime import Extraction, Tagger, load
+
+CHUNK = 512  # records per task sent to a worker
+
+
+@dataclass
+class Summary:
+    records: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        rate = self.records / self.seconds if self.seconds else 0.0
+        return f"{self.records} records, {self.errors} errors, {self.seconds:.1f} s, {rate:,.0f} reviews/s"
+
+
+def output_record(record: Record, extraction: Extraction | None, include_text: bool) -> dict:
+    """The JSON object written for one input record."""
+    out = {"id": record.id}
+    if include_text:
+        out["text"] = record.text
+    if record.error is not None:
+        out["error"] = record.error
+        out["aspects"], out["opinions"] = [], []
+        return out
+    out["aspects"] = [span_dict(s) for s in extraction.aspects]
+    out["opinions"] = [span_dict(s) for s in extraction.opinions]
+    return out
+
+
+def span_dict(span) -> dict:
+    return {"text": span.text, "start": span.start, "end": span.end, "score": span.score}
+
+
+_worker_tagger: Tagger | None = None
+
+
+def _init_worker(model: str) -> None:
+    global _worker_tagger
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    end_with_parent()
+    _worker_tagger = load(model, threads=1)
+
+
+def end_with_parent() -> None:
+    """Ask Linux to end this worker when its parent dies (even by kill -9); elsewhere a no-op."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def tag_chunk(records: Sequence[Record], include_text: bool, tagger: Tagger | None = None) -> list[str]:
+    """JSON lines for a chunk of records (run in a worker, or in-process with `tagger`)."""
+    tagger = tagger or _worker_tagger
+    good = [r for r in records if r.error is None]
+    extractions = iter(tagger.pipe([r.text for r in good]))
+    lines = []
+    for record in records:
+        extraction = next(extractions) if record.error is None else None
+        lines.append(json.dumps(output_record(record, extraction, include_text), ensure_ascii=False) + "\n")
+    return lines
+
+
+def chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    records = iter(records)
+    while chunk := list(islice(records, size)):
+        yield chunk
+
+
+def ordered_map(function, items: Iterable, workers: int, model: str) -> Iterator[tuple]:
+    """(item, function(item)) on worker processes, in input order, at most 2 * workers items in flight."""
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(model,)) as pool:
+        pending: deque[tuple] = deque()
+        for item in items:
+            pending.append((item, pool.submit(function, item)))
+            if len(pending) >= 2 * workers:
+                item, future = pending.popleft()
+                yield item, future.result()
+        while pending:
+            item, future = pending.popleft()
+            yield item, future.result()
+
+
+class ResumableOutput:
+    """Appends chunks to OUT.partial, records progress after each, renames to OUT when done."""
+
+    def __init__(self, path: Path, resume: bool, overwrite: bool, inputs: Sequence[str]) -> None:
+        self.path = path
+        self.partial = path.with_name(path.name + ".partial")
+        self.state_path = path.with_name(path.name + ".partial.state")
+        self.inputs = list(inputs)
+        if path.exists() and not (overwrite or resume):
+            raise CoextractError(
+                f"{path} exists; pass --overwrite to replace it or --resume to continue a run"
+            )
+        self.done, size = 0, 0
+        if resume and self.state_path.exists():
+            state = json.loads(self.state_path.read_text())
+            if state["inputs"] != self.inputs:
+                raise CoextractError(
+                    f"{self.state_path}: was made for inputs {state['inputs']}, not {self.inputs}"
+                )
+            self.done, size = state["records"], state["bytes"]
+        elif resume and path.exists():
+            raise CoextractError(f"{path} is already complete; nothing to resume")
+        self.file = open(self.partial, "r+b" if size else "wb")  # noqa: SIM115 (closed in finish/close)
+        self.file.truncate(size)
+        self.file.seek(size)
+
+    def write(self, lines: Sequence[str], n_records: int) -> None:
+        self.file.write("".join(lines).encode("utf-8"))
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.done += n_records
+        state = {"inputs": self.inputs, "records": self.done, "bytes": self.file.tell()}
+        temporary = self.state_path.with_name(self.state_path.name + ".tmp")
+        temporary.write_text(json.dumps(state))
+        os.replace(temporary, self.state_path)
+
+    def finish(self) -> None:
+        self.file.close()
+        os.replace(self.partial, self.path)
+        self.state_path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class StdoutOutput:
+    """Output to standard output: streamed, not resumable."""
+
+    done = 0
+
+    def write(self, lines: Sequence[str], n_records: int) -> None:
+        sys.stdout.write("".join(lines))
+        sys.stdout.flush()
+
+    def finish(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def all_records(paths: Sequence[str], text_field: str, id_field: str | None, input_format: str | None):
+    return chain.from_iterable(read_records(p, text_field, id_field, input_format) for p in paths)
+
+
+def tag_files(
+    paths: Sequence[str],
+    output: str,
+    model: str = "restaurant",
+    text_field: str = "text",
+    id_field: str | None = None,
+    input_format: str | None = None,
+    workers: int | None = None,
+    include_text: bool = False,
+    resume: bool = False,
+    overwrite: bool = False,
+    strict: bool = False,
+    progress=None,
+) -> Summary:
+    """Tag every record of `paths` into `output` (a JSONL path, or `-`); see the module docstring."""
+    workers = workers or os.cpu_count() or 1
+    sink = StdoutOutput() if output == "-" else ResumableOutput(Path(output), resume, overwrite, paths)
+    records = islice(all_records(paths, text_field, id_field, input_format), sink.done, None)
+    if strict:
+        records = map(fail_on_error, records)
+    summary, started = Summary(records=sink.done), time.perf_counter()
+    try:
+        if workers == 1:
+            tagger = load(model)
+            batches = ((chunk, tag_chunk(chunk, include_text, tagger)) for chunk in chunks(records, CHUNK))
+        else:
+            job = partial(tag_chunk, include_text=include_text)
+            batches = ordered_map(job, chunks(records, CHUNK), workers, model)
+        for chunk, lines in batches:
+            sink.write(lines, len(chunk))
+            summary.records += len(chunk)
+            summary.errors += sum(r.error is not None for r in chunk)
+            if progress is not None:
+                progress.update(len(chunk))
+        sink.finish()
+    finally:
+        sink.close()
+        summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def fail_on_error(record: Record) -> Record:
+    if record.error is not None:
+        raise CoextractError(f"{record.error} (--strict stops at the first bad record)")
+    return record
