@@ -11,6 +11,7 @@ tagged. Files are read as a stream, a record at a time.
 - `.csv`: real CSV (quoted fields with commas and newlines); a header row names
   the fields; the line is where the record starts.
 - `.parquet`: needs pyarrow (`pip install 'coextract[parquet]'`); the line is the row number.
+- `.xml`: SemEval review files, a record per `<sentence>` (its `id` attribute is the id).
 """
 
 import codecs
@@ -19,6 +20,7 @@ import gzip
 import io
 import json
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,7 @@ from typing import Any, BinaryIO
 
 from coextract.errors import CoextractError
 
-FORMATS = ("txt", "jsonl", "csv", "parquet")
+FORMATS = ("txt", "jsonl", "csv", "parquet", "xml")
 csv.field_size_limit(1 << 30)  # the default 128 KB would turn a long review into an error
 
 
@@ -197,6 +199,19 @@ def read_parquet(path: str, text_field: str, id_field: str | None) -> Iterator[R
             yield record_from_fields(path, row_no, obj, text_field, id_field)
 
 
+def read_semeval_xml(path: str) -> Iterator[Record]:
+    number = 0
+    try:
+        with open_binary(path) as stream:
+            for _, element in ET.iterparse(stream):
+                if element.tag == "sentence":
+                    number += 1  # the record's "line" is its sentence number
+                    yield Record(path, number, element.get("id", number), element.findtext("text") or "")
+                    element.clear()
+    except ET.ParseError as err:
+        raise CoextractError(f"{path}: not valid XML ({err})") from None
+
+
 def read_records(
     path: str, text_field: str = "text", id_field: str | None = None, given_format: str | None = None
 ) -> Iterator[Record]:
@@ -208,4 +223,6 @@ def read_records(
         return read_jsonl(path, text_field, id_field)
     if kind == "csv":
         return read_csv(path, text_field, id_field)
+    if kind == "xml":
+        return read_semeval_xml(path)
     return read_parquet(path, text_field, id_field)

@@ -1,4 +1,4 @@
-"""Commands a user runs on real files: the demo tagger and the spaCy project."""
+"""Commands a user runs on real files: tagging SemEval XML, and the spaCy project."""
 
 import json
 import subprocess
@@ -8,26 +8,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_demo_tags_real_semeval_reviews(tiny_model_dir, data_dir):
+def test_tag_real_semeval_reviews_from_xml(tiny_model_dir, data_dir, tmp_path):
     xml = data_dir.parent / "semeval-raw" / "semeval14" / "Laptops_Test_Gold.xml"
+    out = tmp_path / "tagged.jsonl"
     result = subprocess.run(
-        [sys.executable, "-m", "coextract.demo", str(xml), "--model", str(tiny_model_dir), "--limit", "5"],
-        capture_output=True,
-        text=True,
-    )
+        [sys.executable, "-m", "coextract", "tag", str(xml), "--model", str(tiny_model_dir), "--output", str(out),
+         "--include-text", "--workers", "1"],
+        capture_output=True, text=True,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(records) == 5
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 800 and records[0]["id"] and "800 records, 0 errors" in result.stderr
     for record in records:
         for span in record["aspects"] + record["opinions"]:
             assert record["text"][span["start"] : span["end"]] == span["text"]
-
-
-def test_demo_reports_a_missing_file_in_one_line(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "coextract.demo", str(tmp_path / "nope.txt")], capture_output=True, text=True
-    )
-    assert result.returncode == 2 and "nope.txt" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_spacy_project_workflow_is_valid():

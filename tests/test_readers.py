@@ -101,3 +101,10 @@ def test_record_is_immutable():
     record = Record("f", 1, 1, "x")
     with pytest.raises(AttributeError):
         record.text = "y"  # type: ignore[misc]
+
+
+def test_semeval_xml_reviews(data_dir):
+    xml = data_dir.parent / "semeval-raw" / "semeval14" / "Restaurants_Test_Gold.xml"
+    records = list(read_records(str(xml)))
+    assert len(records) == 800 and records[0].text == "The bread is top notch as well."
+    assert records[0].id == "32897564#894393#2" and [r.line for r in records[:3]] == [1, 2, 3]
