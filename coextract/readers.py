@@ -117,9 +117,11 @@ def record_from_fields(path: str, line_no: int, obj: Any, text_field: str, id_fi
             path, line_no, None, None, f"{path}:{line_no}: a JSON object is needed, got {type(obj).__name__}"
         )
     record_id = obj.get(id_field) if id_field else line_no
-    if text_field not in obj or obj[text_field] is None:
+    if text_field not in obj:
         return Record(path, line_no, record_id, None, f"{path}:{line_no}: no field {text_field!r}")
     text = obj[text_field]
+    if text is None:
+        return Record(path, line_no, record_id, None, f"{path}:{line_no}: field {text_field!r} is null")
     if not isinstance(text, str):
         return Record(
             path,

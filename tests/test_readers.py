@@ -108,3 +108,18 @@ def test_semeval_xml_reviews(data_dir):
     records = list(read_records(str(xml)))
     assert len(records) == 800 and records[0].text == "The bread is top notch as well."
     assert records[0].id == "32897564#894393#2" and [r.line for r in records[:3]] == [1, 2, 3]
+
+
+def test_parquet_rows(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"id": [7, 8, 9], "text": ["Great food", None, "Slow service"]}), path)
+    records = list(read_records(str(path), "text", "id"))
+    assert [(r.line, r.id, r.text) for r in records] == [
+        (1, 7, "Great food"),
+        (2, 8, None),
+        (3, 9, "Slow service"),
+    ]
+    assert records[1].error == f"{path}:2: field 'text' is null"
