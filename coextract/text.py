@@ -125,7 +125,9 @@ def preprocessor() -> Language:
     """The preprocessing pipeline of `pipelines/preprocess.cfg` (loaded once per process)."""
     with resources.as_file(resources.files("coextract.pipelines") / "preprocess.cfg") as path:
         config = spacy.util.load_config(path)
-    return spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    nlp.max_length = 100_000_000  # spaCy's 1M-character guard is for parsers; a 1 MB review must be tagged
+    return nlp
 
 
 def to_document(text: str, doc: Doc) -> Document:

@@ -85,3 +85,11 @@ def test_runtime_runs_with_torch_hidden(tiny_model_dir):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "the pizza was great"
+
+
+def test_a_one_megabyte_review_is_tagged(tiny_model_dir):
+    text = "The food was great but the service was slow. " * 25_000  # 1.1 MB, 25,000 sentences
+    result = load(tiny_model_dir)(text)
+    assert len(text) > 1_000_000 and len(result.tokens) == 25_000 * 9
+    assert all(text[s.start : s.end] == s.text for s in result.opinions)
+    assert result.opinions and result.opinions[-1].end > 1_000_000
