@@ -1,5 +1,8 @@
 """Tag whole review corpora: stream, use every core, keep order, survive crashes.
 
+Output is JSON Lines, or CSV or parquet (converted from the finished JSON Lines,
+so the crash-safe part of the run is the same for every format).
+
 `tag_files` reads records (`readers`), tags them in chunks on worker processes
 (each with its own onnxruntime session), and writes one JSON line per input
 record, in input order. Memory stays flat: at most `2 * workers` chunks are in
@@ -14,6 +17,7 @@ finished file is renamed into place at the end: `OUT` never looks complete
 when it is not.
 """
 
+import csv
 import ctypes
 import json
 import os
@@ -151,9 +155,16 @@ class ResumableOutput:
         temporary.write_text(json.dumps(state))
         os.replace(temporary, self.state_path)
 
-    def finish(self) -> None:
+    def finish(self, output_format: str = "jsonl") -> None:
+        """Move the complete output into place, converted from JSON Lines if asked."""
         self.file.close()
-        os.replace(self.partial, self.path)
+        if output_format == "jsonl":
+            os.replace(self.partial, self.path)
+        else:
+            converted = self.path.with_name(self.path.name + ".converting")
+            CONVERTERS[output_format](self.partial, converted)
+            os.replace(converted, self.path)
+            self.partial.unlink()
         self.state_path.unlink(missing_ok=True)
 
     def close(self) -> None:
@@ -169,11 +180,80 @@ class StdoutOutput:
         sys.stdout.write("".join(lines))
         sys.stdout.flush()
 
-    def finish(self) -> None:
+    def finish(self, output_format: str = "jsonl") -> None:
         pass
 
     def close(self) -> None:
         pass
+
+
+def json_lines(path: Path) -> Iterator[dict]:
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            yield json.loads(line)
+
+
+def to_csv(source: Path, target: Path) -> None:
+    """id, text (if present), error, and the span lists as JSON strings, one row per record."""
+    with target.open("w", encoding="utf-8", newline="") as out:
+        writer = None
+        for record in json_lines(source):
+            if writer is None:
+                columns = ["id", *(["text"] if "text" in record else []), "error", "aspects", "opinions"]
+                writer = csv.DictWriter(out, columns)
+                writer.writeheader()
+            row = {
+                **record,
+                "aspects": json.dumps(record["aspects"]),
+                "opinions": json.dumps(record["opinions"]),
+            }
+            writer.writerow({column: row.get(column, "") for column in writer.fieldnames})
+
+
+def to_parquet(source: Path, target: Path, rows_per_group: int = 10_000) -> None:
+    """The same records as a parquet table; spans as lists of structs. Needs pyarrow."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise CoextractError("--format parquet needs pyarrow: pip install 'coextract[parquet]'") from None
+    span = pa.list_(
+        pa.struct(
+            [("text", pa.string()), ("start", pa.int64()), ("end", pa.int64()), ("score", pa.float64())]
+        )
+    )
+    records = json_lines(source)
+    writer = None
+    while batch := list(islice(records, rows_per_group)):
+        if writer is None:
+            fields = [("id", pa.string()), *([("text", pa.string())] if "text" in batch[0] else []),
+                      ("error", pa.string()), ("aspects", span), ("opinions", span)]  # fmt: skip
+            writer = pq.ParquetWriter(target, pa.schema(fields))
+        for record in batch:
+            record["id"] = None if record["id"] is None else str(record["id"])
+            record.setdefault("error", None)
+        writer.write_table(pa.Table.from_pylist(batch, schema=writer.schema))
+    if writer is None:
+        pq.write_table(pa.table({"id": pa.array([], pa.string())}), target)
+    else:
+        writer.close()
+
+
+CONVERTERS = {"csv": to_csv, "parquet": to_parquet}
+OUTPUT_FORMATS = ("jsonl", *CONVERTERS)
+
+
+def output_format_of(output: str, given: str | None) -> str:
+    """The output format: `given`, else from the output's name (.csv, .parquet), else jsonl."""
+    if given:
+        if given not in OUTPUT_FORMATS:
+            raise CoextractError(f"unknown output format {given!r} (one of {', '.join(OUTPUT_FORMATS)})")
+        chosen = given
+    else:
+        chosen = {".csv": "csv", ".parquet": "parquet"}.get(Path(output).suffix.lower(), "jsonl")
+    if output == "-" and chosen != "jsonl":
+        raise CoextractError("standard output takes JSON Lines only; name an output file for csv or parquet")
+    return chosen
 
 
 def all_records(paths: Sequence[str], text_field: str, id_field: str | None, input_format: str | None):
@@ -189,6 +269,7 @@ def tag_files(
     input_format: str | None = None,
     workers: int | None = None,
     include_text: bool = False,
+    output_format: str | None = None,
     resume: bool = False,
     overwrite: bool = False,
     strict: bool = False,
@@ -196,6 +277,7 @@ def tag_files(
 ) -> Summary:
     """Tag every record of `paths` into `output` (a JSONL path, or `-`); see the module docstring."""
     workers = workers or os.cpu_count() or 1
+    output_format = output_format_of(output, output_format)
     sink = StdoutOutput() if output == "-" else ResumableOutput(Path(output), resume, overwrite, paths)
     records = islice(all_records(paths, text_field, id_field, input_format), sink.done, None)
     if strict:
@@ -214,7 +296,7 @@ def tag_files(
             summary.errors += sum(r.error is not None for r in chunk)
             if progress is not None:
                 progress.update(len(chunk))
-        sink.finish()
+        sink.finish(output_format)
     finally:
         sink.close()
         summary.seconds = time.perf_counter() - started

@@ -168,9 +168,11 @@ def cmd_tag(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     from coextract.batch import tag_files
+    from coextract.readers import count_records
 
     quiet = args.quiet or not sys.stderr.isatty()
-    with tqdm(unit=" reviews", file=sys.stderr, disable=quiet, smoothing=0.1) as progress:
+    total = None if quiet else count_records(args.inputs, args.input_format)
+    with tqdm(total=total, unit=" reviews", file=sys.stderr, disable=quiet, smoothing=0.1) as progress:
         summary = tag_files(
             args.inputs,
             args.output,
@@ -180,6 +182,7 @@ def cmd_tag(args: argparse.Namespace) -> None:
             input_format=args.input_format,
             workers=args.workers,
             include_text=args.include_text,
+            output_format=args.format,
             resume=args.resume,
             overwrite=args.overwrite,
             strict=args.strict,
@@ -285,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tag.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     tag.add_argument("--include-text", action="store_true", help="copy the review text into the output")
+    tag.add_argument(
+        "--format", default=None, help="jsonl, csv or parquet (default: from the output's name, else jsonl)"
+    )
     tag.add_argument("--resume", action="store_true", help="continue an interrupted run of the same command")
     tag.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     tag.add_argument("--strict", action="store_true", help="stop at the first bad record")

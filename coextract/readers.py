@@ -214,6 +214,26 @@ def read_semeval_xml(path: str) -> Iterator[Record]:
         raise CoextractError(f"{path}: not valid XML ({err})") from None
 
 
+def count_records(paths: list[str], given_format: str | None = None) -> int | None:
+    """How many records plain .txt/.jsonl inputs hold (their lines), for a progress ETA; None if unknown.
+
+    Compressed, CSV, XML, parquet and stdin inputs are not counted ahead (that
+    would mean reading them twice); nor are JSONL inputs, whose blank lines hold
+    no record, exactly: the count is then an upper bound.
+    """
+    total = 0
+    for path in paths:
+        if path == "-" or path.endswith(".gz") or input_format(path, given_format) not in ("txt", "jsonl"):
+            return None
+        with open(path, "rb") as stream:
+            size, last = 0, b"\n"
+            while block := stream.read(1 << 20):
+                size += block.count(b"\n")
+                last = block[-1:]
+        total += size + (last != b"\n")
+    return total
+
+
 def read_records(
     path: str, text_field: str = "text", id_field: str | None = None, given_format: str | None = None
 ) -> Iterator[Record]:

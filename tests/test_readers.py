@@ -123,3 +123,15 @@ def test_parquet_rows(tmp_path):
         (3, 9, "Slow service"),
     ]
     assert records[1].error == f"{path}:2: field 'text' is null"
+
+
+def test_count_records_for_the_progress_eta(tmp_path):
+    from coextract.readers import count_records
+
+    txt, jsonl = tmp_path / "a.txt", tmp_path / "b.jsonl"
+    txt.write_text("one\ntwo\nthree")  # no final newline
+    jsonl.write_text('{"text": "x"}\n{"text": "y"}\n')
+    assert count_records([str(txt), str(jsonl)]) == 5
+    gz = tmp_path / "c.txt.gz"
+    gz.write_bytes(gzip.compress(b"x\n"))
+    assert count_records([str(txt), str(gz)]) is None and count_records(["-"]) is None

@@ -101,3 +101,34 @@ def test_resume_after_kill_gives_the_uninterrupted_output(reviews, tiny_model_di
     assert resumed.returncode == 0, resumed.stderr
     assert out.read_text() == complete.read_text()
     assert not state.exists()
+
+
+def test_csv_and_parquet_outputs_hold_the_same_records(reviews, tiny_model_dir, tmp_path):
+    import csv
+
+    jsonl = tmp_path / "t.jsonl"
+    assert tag(reviews, jsonl, tiny_model_dir, "--workers", "1").returncode == 0
+    expected = [json.loads(line) for line in jsonl.read_text().splitlines()]
+
+    as_csv = tmp_path / "t.csv"
+    assert tag(reviews, as_csv, tiny_model_dir, "--workers", "1").returncode == 0  # format from the name
+    with as_csv.open(newline="") as rows:
+        rows = list(csv.DictReader(rows))
+    assert [r["id"] for r in rows] == [str(e["id"]) if e["id"] is not None else "" for e in expected]
+    assert [json.loads(r["aspects"]) for r in rows] == [e["aspects"] for e in expected]
+    assert rows[1000]["error"] == expected[1000]["error"]
+
+    pq = pytest.importorskip("pyarrow.parquet")
+    as_parquet = tmp_path / "t.out"
+    assert tag(reviews, as_parquet, tiny_model_dir, "--workers", "1", "--format", "parquet").returncode == 0
+    table = pq.read_table(as_parquet).to_pylist()
+    assert len(table) == 6000 and table[1000]["error"] == expected[1000]["error"]
+    assert [r["opinions"] for r in table] == [e["opinions"] for e in expected]
+    assert not list(tmp_path.glob("*.partial*")) and not list(tmp_path.glob("*.converting"))
+
+
+def test_stdout_takes_json_lines_only(tiny_model_dir):
+    result = coextract(
+        "tag", "-", "--output", "-", "--format", "csv", "--model", str(tiny_model_dir), input="x\n"
+    )
+    assert result.returncode == 2 and "JSON Lines only" in result.stderr
