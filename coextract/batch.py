@@ -34,7 +34,7 @@ from pathlib import Path
 
 from coextract.errors import CoextractError
 from coextract.readers import Record, read_records
-from coextract.runtime import Extraction, Tagger, load
+from coextract.runtime import Extraction, Tagger, load, read_meta, resolve_model
 
 CHUNK = 512  # records per task sent to a worker
 
@@ -131,26 +131,32 @@ class ResumableOutput:
             raise CoextractError(
                 f"{path} exists; pass --overwrite to replace it or --resume to continue a run"
             )
-        self.done, size = 0, 0
+        self.done, self.errors, size = 0, 0, 0
         if resume and self.state_path.exists():
             state = json.loads(self.state_path.read_text())
             if state["inputs"] != self.inputs:
                 raise CoextractError(
                     f"{self.state_path}: was made for inputs {state['inputs']}, not {self.inputs}"
                 )
-            self.done, size = state["records"], state["bytes"]
+            self.done, self.errors, size = state["records"], state["errors"], state["bytes"]
         elif resume and path.exists():
             raise CoextractError(f"{path} is already complete; nothing to resume")
         self.file = open(self.partial, "r+b" if size else "wb")  # noqa: SIM115 (closed in finish/close)
         self.file.truncate(size)
         self.file.seek(size)
 
-    def write(self, lines: Sequence[str], n_records: int) -> None:
+    def write(self, lines: Sequence[str], n_records: int, n_errors: int) -> None:
         self.file.write("".join(lines).encode("utf-8"))
         self.file.flush()
         os.fsync(self.file.fileno())
         self.done += n_records
-        state = {"inputs": self.inputs, "records": self.done, "bytes": self.file.tell()}
+        self.errors += n_errors
+        state = {
+            "inputs": self.inputs,
+            "records": self.done,
+            "errors": self.errors,
+            "bytes": self.file.tell(),
+        }
         temporary = self.state_path.with_name(self.state_path.name + ".tmp")
         temporary.write_text(json.dumps(state))
         os.replace(temporary, self.state_path)
@@ -174,9 +180,9 @@ class ResumableOutput:
 class StdoutOutput:
     """Output to standard output: streamed, not resumable."""
 
-    done = 0
+    done = errors = 0
 
-    def write(self, lines: Sequence[str], n_records: int) -> None:
+    def write(self, lines: Sequence[str], n_records: int, n_errors: int) -> None:
         sys.stdout.write("".join(lines))
         sys.stdout.flush()
 
@@ -278,11 +284,14 @@ def tag_files(
     """Tag every record of `paths` into `output` (a JSONL path, or `-`); see the module docstring."""
     workers = workers or os.cpu_count() or 1
     output_format = output_format_of(output, output_format)
+    read_meta(resolve_model(model))  # a wrong model fails here, clearly, not inside a worker
     sink = StdoutOutput() if output == "-" else ResumableOutput(Path(output), resume, overwrite, paths)
     records = islice(all_records(paths, text_field, id_field, input_format), sink.done, None)
     if strict:
         records = map(fail_on_error, records)
-    summary, started = Summary(records=sink.done), time.perf_counter()
+    summary, started = Summary(records=sink.done, errors=sink.errors), time.perf_counter()
+    if progress is not None:
+        progress.update(sink.done)
     try:
         if workers == 1:
             tagger = load(model)
@@ -291,9 +300,10 @@ def tag_files(
             job = partial(tag_chunk, include_text=include_text)
             batches = ordered_map(job, chunks(records, CHUNK), workers, model)
         for chunk, lines in batches:
-            sink.write(lines, len(chunk))
+            errors = sum(r.error is not None for r in chunk)
+            sink.write(lines, len(chunk), errors)
             summary.records += len(chunk)
-            summary.errors += sum(r.error is not None for r in chunk)
+            summary.errors += errors
             if progress is not None:
                 progress.update(len(chunk))
         sink.finish(output_format)

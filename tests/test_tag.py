@@ -99,6 +99,7 @@ def test_resume_after_kill_gives_the_uninterrupted_output(reviews, tiny_model_di
 
     resumed = tag(reviews, out, tiny_model_dir, "--resume", "--workers", "2")
     assert resumed.returncode == 0, resumed.stderr
+    assert "6000 records, 2 errors" in resumed.stderr  # counts include the part done before the kill
     assert out.read_text() == complete.read_text()
     assert not state.exists()
 
@@ -125,6 +126,11 @@ def test_csv_and_parquet_outputs_hold_the_same_records(reviews, tiny_model_dir, 
     assert len(table) == 6000 and table[1000]["error"] == expected[1000]["error"]
     assert [r["opinions"] for r in table] == [e["opinions"] for e in expected]
     assert not list(tmp_path.glob("*.partial*")) and not list(tmp_path.glob("*.converting"))
+
+
+def test_a_wrong_model_is_one_clear_line(reviews, tmp_path):
+    result = tag(reviews, tmp_path / "o.jsonl", tmp_path / "no-model", "--workers", "2")
+    assert result.returncode == 2 and "no model" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_stdout_takes_json_lines_only(tiny_model_dir):
