@@ -25,19 +25,23 @@ def load_backend(name_or_path: str | Path):
     return torch_backend(model), featurizer
 
 
+def score_examples(backend, featurizer, examples, batch_size: int = 256) -> dict:
+    """Aspect and opinion scores (as dicts) of a backend on tokenized `Example`s."""
+    predictions = predict_sentences(backend, featurizer, [e.tokens for e in examples], batch_size)
+    return {side: score.to_dict() for side, score in score_predictions(examples, predictions).items()}
+
+
 def evaluate_tokenized(
     model: str | Path, data_dir: Path | str, dataset: str, split: str = "test", batch_size: int = 256
 ) -> dict:
     """Exact-match span scores on a split of the tokenized benchmark."""
     examples = read_dataset(data_dir, dataset)[split]
     backend, featurizer = load_backend(model)
-    predictions = predict_sentences(backend, featurizer, [e.tokens for e in examples], batch_size)
-    scores = score_predictions(examples, predictions)
     return {
         "dataset": dataset,
         "split": split,
         "n_sentences": len(examples),
-        **{side: score.to_dict() for side, score in scores.items()},
+        **score_examples(backend, featurizer, examples, batch_size),
     }
 
 

@@ -171,17 +171,21 @@ class Tagger:
 
     def extract(self, documents: Sequence[Document], batch_size: int = 256) -> Iterator[Extraction]:
         """Tag every window of every sentence in one go, then hand each document its spans."""
-        pieces = [list(w) for doc in documents for sentence in doc.sentences for w in windows(sentence)]
-        predictions = iter(self.predict([[t.text for t in piece] for piece in pieces], batch_size))
-        pieces_left = iter(pieces)
-        for doc in documents:
-            aspects, opinions = [], []
-            for sentence in doc.sentences:
-                for _ in windows(sentence):
-                    piece, prediction = next(pieces_left), next(predictions)
-                    aspects += char_spans(doc.text, piece, prediction.aspect_probs, prediction.aspect_tags)
-                    opinions += char_spans(doc.text, piece, prediction.opinion_probs, prediction.opinion_tags)
-            yield Extraction(doc.text, doc.tokens, tuple(aspects), tuple(opinions))
+        pieces = [
+            (d, list(w))
+            for d, doc in enumerate(documents)
+            for sentence in doc.sentences
+            for w in windows(sentence)
+        ]
+        predictions = self.predict([[t.text for t in piece] for _, piece in pieces], batch_size)
+        aspects = [[] for _ in documents]
+        opinions = [[] for _ in documents]
+        for (d, piece), prediction in zip(pieces, predictions, strict=True):
+            text = documents[d].text
+            aspects[d] += char_spans(text, piece, prediction.aspect_probs, prediction.aspect_tags)
+            opinions[d] += char_spans(text, piece, prediction.opinion_probs, prediction.opinion_tags)
+        for doc, doc_aspects, doc_opinions in zip(documents, aspects, opinions, strict=True):
+            yield Extraction(doc.text, doc.tokens, tuple(doc_aspects), tuple(doc_opinions))
 
 
 def char_spans(text: str, tokens: Sequence[ModelToken], probs: np.ndarray, tags: Sequence[int]) -> list[Span]:

@@ -26,10 +26,10 @@ import torch
 from coextract import __version__
 from coextract.data import Example, fingerprint, read_dataset, read_vocabulary, read_word_vectors
 from coextract.errors import CoextractError
+from coextract.evaluation import score_examples
 from coextract.features import Batch, Featurizer
-from coextract.metrics import score_predictions
 from coextract.model import CMLA, CMLAConfig
-from coextract.predict import Backend, predict_sentences
+from coextract.predict import Backend
 
 
 @dataclass
@@ -98,8 +98,7 @@ def torch_backend(model: CMLA) -> Backend:
 
 
 def evaluate_model(model: CMLA, featurizer: Featurizer, examples: Sequence[Example]) -> dict:
-    predictions = predict_sentences(torch_backend(model), featurizer, [e.tokens for e in examples])
-    return {side: score.to_dict() for side, score in score_predictions(examples, predictions).items()}
+    return score_examples(torch_backend(model), featurizer, examples)
 
 
 def pad_tags(tag_lists: Sequence[Sequence[int]], n_tokens: int) -> torch.Tensor:
