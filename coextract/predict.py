@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from coextract.features import Batch, Featurizer
+from coextract.tagging import best_tags
 
 Backend = Callable[[Batch], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
@@ -26,11 +27,11 @@ class SentencePrediction:
 
     @property
     def aspect_tags(self) -> list[int]:
-        return self.aspect_probs.argmax(-1).tolist()
+        return best_tags(self.aspect_probs)
 
     @property
     def opinion_tags(self) -> list[int]:
-        return self.opinion_probs.argmax(-1).tolist()
+        return best_tags(self.opinion_probs)
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:

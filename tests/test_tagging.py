@@ -1,4 +1,9 @@
-from coextract.tagging import B, I, O, spans_to_tags, tags_to_spans
+import hypothesis.strategies as st
+import numpy as np
+from hypothesis import given
+from hypothesis.extra.numpy import arrays
+
+from coextract.tagging import B, I, O, best_tags, spans_to_tags, tags_to_spans
 
 
 def test_single_and_multi_token_terms():
@@ -24,3 +29,35 @@ def test_term_running_to_the_end_and_empty_input():
 def test_spans_to_tags_round_trip():
     tags = [B, I, O, B, O, B, I, I]
     assert spans_to_tags(tags_to_spans(tags), len(tags)) == tags
+
+
+def test_best_tags_agrees_with_argmax_when_argmax_is_valid():
+    probs = np.array([[0.1, 0.8, 0.1], [0.2, 0.1, 0.7], [0.9, 0.05, 0.05]])
+    assert best_tags(probs) == [B, I, O]
+
+
+def test_best_tags_never_puts_i_after_o():
+    # Argmax would say O, I (a stray I). Hand-computed paths over the 2 tokens:
+    # O,O = .6*.3 = .18; B,I = .35*.6 = .21; O,B = .6*.1 = .06 -> B, I wins.
+    probs = np.array([[0.6, 0.35, 0.05], [0.3, 0.1, 0.6]])
+    assert best_tags(probs) == [B, I]
+    # When the first token is surely O, the I becomes the best allowed tag instead: B.
+    probs = np.array([[0.98, 0.01, 0.01], [0.3, 0.25, 0.45]])
+    assert best_tags(probs) == [O, O]
+    probs = np.array([[0.98, 0.01, 0.01], [0.2, 0.35, 0.45]])
+    assert best_tags(probs) == [O, B]
+
+
+def test_best_tags_does_not_start_inside_a_term():
+    assert best_tags(np.array([[0.1, 0.4, 0.5]])) == [B]
+
+
+@given(st.integers(1, 12).flatmap(lambda n: arrays(np.float64, (n, 3), elements=st.floats(0.001, 1.0))))
+def test_best_tags_is_valid_bio(weights):
+    probs = weights / weights.sum(-1, keepdims=True)
+    tags = best_tags(probs)
+    assert len(tags) == len(probs)
+    assert all(
+        not (tag == I and previous != I and previous != B)
+        for previous, tag in zip([O] + tags[:-1], tags, strict=True)
+    )
