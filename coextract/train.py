@@ -51,13 +51,12 @@ class TrainConfig:
 
 # Settings that dev F1 preferred over the TrainConfig and CMLAConfig defaults, per
 # dataset (the sweep is in benchmarks/README.md). `coextract train` starts here.
+_SLOWER_LEARNING = {"learning_rate": 5e-4, "patience": 10, "max_epochs": 60}
+_CONV_FINE_TUNED = {"conv_kernels": (3, 5), "freeze_embeddings": False}
 RECOMMENDED: dict[str, dict] = {
-    "res14": {"model": {"conv_kernels": (3, 5), "freeze_embeddings": False}},
-    "lap14": {"model": {"conv_kernels": (3, 5), "freeze_embeddings": False}},
-    "res15": {
-        "embeddings": ("domain", "glove"),
-        "model": {"conv_kernels": (3, 5), "freeze_embeddings": False},
-    },
+    "res14": {**_SLOWER_LEARNING, "model": _CONV_FINE_TUNED},
+    "lap14": {**_SLOWER_LEARNING, "model": _CONV_FINE_TUNED},
+    "res15": {**_SLOWER_LEARNING, "embeddings": ("domain", "glove"), "model": _CONV_FINE_TUNED},
 }
 
 
