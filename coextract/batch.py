@@ -87,16 +87,19 @@ def end_with_parent() -> None:
         pass
 
 
-def tag_chunk(records: Sequence[Record], include_text: bool, tagger: Tagger | None = None) -> list[str]:
-    """JSON lines for a chunk of records (run in a worker, or in-process with `tagger`)."""
+def output_records(records: Sequence[Record], include_text: bool, tagger: Tagger | None = None) -> list[dict]:
+    """The output objects for a chunk of records (run in a worker, or in-process with `tagger`)."""
     tagger = tagger or _worker_tagger
     good = [r for r in records if r.error is None]
     extractions = iter(tagger.pipe([r.text for r in good]))
-    lines = []
-    for record in records:
-        extraction = next(extractions) if record.error is None else None
-        lines.append(json.dumps(output_record(record, extraction, include_text), ensure_ascii=False) + "\n")
-    return lines
+    return [output_record(r, next(extractions) if r.error is None else None, include_text) for r in records]
+
+
+def tag_chunk(records: Sequence[Record], include_text: bool, tagger: Tagger | None = None) -> list[str]:
+    """JSON lines for a chunk of records."""
+    return [
+        json.dumps(out, ensure_ascii=False) + "\n" for out in output_records(records, include_text, tagger)
+    ]
 
 
 def chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:

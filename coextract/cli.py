@@ -5,8 +5,10 @@ line, `coextract: error: ...`, with exit code 2 -- never a traceback.
 """
 
 import argparse
+import glob
 import json
 import sys
+import time
 from pathlib import Path
 
 from coextract.data import DATA_ENV, DATASETS, SPLITS, default_data_dir
@@ -164,30 +166,56 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print(json.dumps(report) if args.json else format_scores(report))
 
 
+def expand_inputs(patterns: list[str]) -> list[str]:
+    """Input paths, with quoted glob patterns ('corpus/reviews-*.parquet') expanded in sorted order."""
+    paths = []
+    for pattern in patterns:
+        if pattern != "-" and glob.has_magic(pattern) and not Path(pattern).exists():
+            matches = sorted(glob.glob(pattern))
+            if not matches:
+                raise CoextractError(f"{pattern}: no file matches")
+            paths += matches
+        else:
+            paths.append(pattern)
+    return paths
+
+
 def cmd_tag(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
-    from coextract.batch import tag_files
+    from coextract.batch import Summary, tag_files
     from coextract.readers import count_records
 
+    inputs = expand_inputs(args.inputs)
     quiet = args.quiet or not sys.stderr.isatty()
-    total = None if quiet else count_records(args.inputs, args.input_format)
+    total = None if quiet else count_records(inputs, args.input_format)
+    common = dict(
+        model=args.model,
+        text_field=args.text_field,
+        id_field=args.id_field,
+        input_format=args.input_format,
+        workers=args.workers,
+        include_text=args.include_text,
+        output_format=args.format,
+        overwrite=args.overwrite,
+    )
     with tqdm(total=total, unit=" reviews", file=sys.stderr, disable=quiet, smoothing=0.1) as progress:
-        summary = tag_files(
-            args.inputs,
-            args.output,
-            model=args.model,
-            text_field=args.text_field,
-            id_field=args.id_field,
-            input_format=args.input_format,
-            workers=args.workers,
-            include_text=args.include_text,
-            output_format=args.format,
-            resume=args.resume,
-            overwrite=args.overwrite,
-            strict=args.strict,
-            progress=progress,
-        )
+        if args.engine == "dask":
+            from coextract.distributed import tag_files_on_dask
+
+            if args.resume or args.strict:
+                raise CoextractError("--resume and --strict are for the local engine")
+            started = time.perf_counter()
+            counts = tag_files_on_dask(
+                inputs, args.output, scheduler=args.scheduler, progress=progress, **common
+            )
+            summary = Summary(counts["records"], counts["errors"], time.perf_counter() - started)
+        else:
+            if args.scheduler:
+                raise CoextractError("--scheduler needs --engine dask")
+            summary = tag_files(
+                inputs, args.output, resume=args.resume, strict=args.strict, progress=progress, **common
+            )
     print(f"coextract tag: {summary.line()}", file=sys.stderr)
 
 
@@ -275,7 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument(
         "inputs", nargs="+", help=".txt, .jsonl, .csv (each optionally .gz), .parquet, or - for stdin"
     )
-    tag.add_argument("--output", required=True, help="JSON Lines file to write, or - for stdout")
+    tag.add_argument(
+        "--output",
+        required=True,
+        help="JSON Lines file to write, or - for stdout; with --engine dask, a folder for the part files",
+    )
     tag.add_argument("--model", default="restaurant", help="bundled model name or alias, or a model folder")
     tag.add_argument(
         "--text-field", default="text", help="field or column holding the review (jsonl, csv, parquet)"
@@ -295,6 +327,18 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     tag.add_argument("--strict", action="store_true", help="stop at the first bad record")
     tag.add_argument("--quiet", action="store_true", help="no progress bar")
+    tag.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="local: worker processes on this machine; dask: one task per input file on a Dask cluster "
+        "(pip install 'coextract[dask]'), writing OUTPUT/part-NNNNN.jsonl|parquet and OUTPUT/_SUCCESS",
+    )
+    tag.add_argument(
+        "--scheduler",
+        default=None,
+        help="Dask scheduler address (tcp://host:8786); default: a LocalCluster of --workers processes",
+    )
     tag.set_defaults(func=cmd_tag)
     return parser
 
