@@ -5,7 +5,8 @@
 
 Each run is `coextract train` with the dataset's dev-chosen defaults, in its own
 process with (cores / jobs) threads; finished runs (benchmarks/runs/DATASET-sSEED)
-are reused, so an interrupted benchmark resumes. Writes benchmarks/results/f1.json
+are reused, so an interrupted benchmark resumes. Writes benchmarks/results/f1.json,
+the published rows (percent, with their citations) to benchmarks/results/published.json,
 and the F1 table in benchmarks/README.md (between the f1 markers).
 """
 
@@ -28,6 +29,7 @@ PUBLISHED = {  # test F1 (percent) from the data README, with citations
     "RACL-BERT-large (Chen & Qian, ACL 2020)": [86.38, 87.18, 81.79, 79.72, 73.99, 76.00],
 }
 DATASETS = ("res14", "lap14", "res15")
+COLUMNS = [f"{dataset}_{side}_f1" for dataset in DATASETS for side in ("aspect", "opinion")]
 
 
 def train_one(dataset: str, seed: int, runs_dir: Path, data_dir: str | None, threads: int) -> dict:
@@ -134,6 +136,8 @@ def main() -> None:
     out = HERE / "results" / "f1.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=1) + "\n")
+    published = {name: dict(zip(COLUMNS, values, strict=True)) for name, values in PUBLISHED.items()}
+    (out.parent / "published.json").write_text(json.dumps(published, indent=1) + "\n")
     write_section("f1", table(results))
     print(table(results))
 

@@ -34,7 +34,7 @@ from coextract.metrics import score_predictions
 from coextract.model import CMLA
 from coextract.predict import predict_sentences
 from coextract.runtime import FORMAT, INPUTS, OUTPUTS, Tagger, vocabulary_hash
-from coextract.tagging import TAG_NAMES
+from coextract.tagging import DECODING, TAG_NAMES
 from coextract.train import load_run, torch_backend
 
 OPSET = 17
@@ -144,7 +144,7 @@ def export_run(
             "dataset": run_config["dataset"],
             "data_fingerprint": run_config["data_fingerprint"],
             "labels": list(TAG_NAMES),
-            "decoding": "BIO; an I after O (or at the start) begins a term",
+            "decoding": DECODING,
             "vocabulary_sha256": vocabulary_hash(run_config["vocabulary"]),
             "n_buckets": featurizer.n_buckets,
             "subword_features": list(SUBWORD_FEATURES) if featurizer.n_buckets else [],

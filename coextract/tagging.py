@@ -19,6 +19,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+DECODING = "BIO; tags by Viterbi over token probabilities with no I after O; an I after O in given tags begins a term"
+
 O, B, I = 0, 1, 2
 TAG_NAMES = ("O", "B", "I")
 
