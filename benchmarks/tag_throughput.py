@@ -78,10 +78,11 @@ def tree_rss_kb(pid: int) -> int:
     return total
 
 
-def run_tag(corpus: Path, output: Path, workers: int) -> tuple[float, int]:
-    """Seconds from process start to exit, and peak summed RSS in MB."""
-    command = [sys.executable, "-m", "coextract", "tag", str(corpus), "--output", str(output),
-               "--workers", str(workers), "--quiet", "--overwrite"]  # fmt: skip
+def run_tag(inputs: Path | list[Path], output: Path, workers: int, *extra: str) -> tuple[float, int]:
+    """Seconds from process start to exit, and peak summed RSS in MB, of one `coextract tag`."""
+    inputs = inputs if isinstance(inputs, list) else [inputs]
+    command = [sys.executable, "-m", "coextract", "tag", *map(str, inputs), "--output", str(output),
+               "--workers", str(workers), "--quiet", "--overwrite", *extra]  # fmt: skip
     start = time.perf_counter()
     process = subprocess.Popen(command, stderr=subprocess.PIPE)
     peak = 0
