@@ -37,6 +37,9 @@ from coextract.readers import Record, read_records
 from coextract.runtime import Extraction, Tagger, load, read_meta, resolve_model
 
 CHUNK = 512  # records per task sent to a worker
+# Sentences per onnxruntime call. On one thread (as each worker runs) 32-64 is as fast as 256
+# (benchmarks/README.md, inference) and holds about 60 MB less per worker at its peak.
+MODEL_BATCH = 64
 
 
 @dataclass
@@ -75,7 +78,18 @@ def _init_worker(model: str) -> None:
     global _worker_tagger
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     end_with_parent()
+    hide_torch()
     _worker_tagger = load(model, threads=1)
+
+
+def hide_torch() -> None:
+    """Stop spaCy's thinc from importing torch in a process that only tags.
+
+    Tagging never uses torch, but where the [train] extra is installed thinc
+    imports it with spaCy, which costs about 180 MB per process. Only for
+    processes coextract owns (the CLI, its workers): afterwards `import torch` fails.
+    """
+    sys.modules.setdefault("torch", None)
 
 
 def end_with_parent() -> None:
@@ -91,7 +105,7 @@ def output_records(records: Sequence[Record], include_text: bool, tagger: Tagger
     """The output objects for a chunk of records (run in a worker, or in-process with `tagger`)."""
     tagger = tagger or _worker_tagger
     good = [r for r in records if r.error is None]
-    extractions = iter(tagger.pipe([r.text for r in good]))
+    extractions = iter(tagger.pipe([r.text for r in good], batch_size=MODEL_BATCH))
     return [output_record(r, next(extractions) if r.error is None else None, include_text) for r in records]
 
 

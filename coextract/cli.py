@@ -183,9 +183,10 @@ def expand_inputs(patterns: list[str]) -> list[str]:
 def cmd_tag(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
-    from coextract.batch import Summary, tag_files
+    from coextract.batch import Summary, hide_torch, tag_files
     from coextract.readers import count_records
 
+    hide_torch()
     inputs = expand_inputs(args.inputs)
     quiet = args.quiet or not sys.stderr.isatty()
     total = None if quiet else count_records(inputs, args.input_format)

@@ -138,3 +138,17 @@ def test_stdout_takes_json_lines_only(tiny_model_dir):
         "tag", "-", "--output", "-", "--format", "csv", "--model", str(tiny_model_dir), input="x\n"
     )
     assert result.returncode == 2 and "JSON Lines only" in result.stderr
+
+
+def test_tagging_processes_do_not_load_torch(tiny_model_dir):
+    # Where [train] is installed, spaCy's thinc would import torch (~180 MB) into every worker.
+    script = (
+        "import sys\n"
+        "from coextract.batch import _init_worker, output_records\n"
+        "from coextract.readers import Record\n"
+        f"_init_worker({str(tiny_model_dir)!r})\n"
+        "output_records([Record('-', 1, 1, 'The pizza was great.')], include_text=False)\n"
+        "assert 'spacy' in sys.modules and sys.modules.get('torch') is None, sys.modules.get('torch')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
