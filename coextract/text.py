@@ -21,9 +21,10 @@ from functools import lru_cache
 from importlib import resources
 
 import spacy
+from spacy.attrs import IDX, LENGTH
 from spacy.lang.char_classes import ALPHA, HYPHENS
 from spacy.language import Language
-from spacy.tokens import Doc, Span, Token
+from spacy.tokens import Doc, Token
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex, registry
 
 from coextract.documents import Document, ModelToken
@@ -34,8 +35,18 @@ QUOTES = {'"', "“", "”", "''", "„"}
 # spaCy reads these as emoticons; in reviews they are brackets next to a colon: "(red velvet):".
 NOT_EMOTICONS = {"):", "(:", ")-:", "(-:", "(=", "[:", "[=", "]=", "(;", "(-;", "[-:", "=[", "=]", "=("}
 
+# What the model reads for each token of a doc, or None: a list kept in `doc.user_data` under this
+# key, because setting spaCy extension attributes token by token cost more than tokenizing.
+MODEL_TEXT = "coextract_model_text"
+
+
+def token_model_text(token: Token) -> str | None:
+    texts = token.doc.user_data.get(MODEL_TEXT)
+    return texts[token.i] if texts is not None else None
+
+
 if not Token.has_extension("model_text"):
-    Token.set_extension("model_text", default=None)
+    Token.set_extension("model_text", getter=token_model_text)
 
 
 def review_infixes(infixes: Iterable[str]) -> list[str]:
@@ -107,17 +118,21 @@ def model_text(token: Token) -> str | None:
 
 @Language.component("coextract_normalizer")
 def normalize(doc: Doc) -> Doc:
-    """Set `token._.model_text` on every token (see `model_text`)."""
-    for token in doc:
-        token._.model_text = model_text(token)
+    """Give every token its `token._.model_text` (see `model_text`)."""
+    doc.user_data[MODEL_TEXT] = [model_text(token) for token in doc]
     return doc
 
 
-def model_tokens(sentence: Span | Doc) -> tuple[ModelToken, ...]:
-    """The tokens of a sentence that the model reads, with character offsets."""
-    return tuple(
-        ModelToken(t._.model_text, t.idx, t.idx + len(t.text)) for t in sentence if t._.model_text is not None
-    )
+def model_tokens(doc: Doc) -> Iterator[tuple[ModelToken, ...]]:
+    """The tokens the model reads, with character offsets, sentence by sentence."""
+    texts = doc.user_data[MODEL_TEXT]
+    starts, lengths = doc.to_array(IDX).tolist(), doc.to_array(LENGTH).tolist()
+    for sentence in doc.sents:
+        yield tuple(
+            ModelToken(texts[i], starts[i], starts[i] + lengths[i])
+            for i in range(sentence.start, sentence.end)
+            if texts[i] is not None
+        )
 
 
 @lru_cache(maxsize=1)
@@ -132,7 +147,7 @@ def preprocessor() -> Language:
 
 def to_document(text: str, doc: Doc) -> Document:
     """`text`, preprocessed as `doc`, as a `Document` (sentences without model tokens left out)."""
-    return Document(text, tuple(tokens for sent in doc.sents if (tokens := model_tokens(sent))))
+    return Document(text, tuple(tokens for tokens in model_tokens(doc) if tokens))
 
 
 def encodable(text: str) -> str:
