@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from coextract.features import Batch, Featurizer
-from coextract.tagging import best_tags
+from coextract.tagging import best_tags_batch
 
 Backend = Callable[[Batch], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
@@ -24,14 +24,8 @@ class SentencePrediction:
     aspect_probs: np.ndarray  # (T, 3) over O, B, I
     opinion_probs: np.ndarray  # (T, 3)
     attentions: np.ndarray  # (2, L, T): aspect side, opinion side
-
-    @property
-    def aspect_tags(self) -> list[int]:
-        return best_tags(self.aspect_probs)
-
-    @property
-    def opinion_tags(self) -> list[int]:
-        return best_tags(self.opinion_probs)
+    aspect_tags: list[int]  # decoded with `tagging.best_tags`
+    opinion_tags: list[int]
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
@@ -52,9 +46,15 @@ def predict_sentences(
     for indices in length_sorted_batches([len(s) for s in sentences], batch_size):
         batch = featurizer.batch([sentences[i] for i in indices])
         aspect_probs, opinion_probs, attentions = backend(batch)
-        for row, i in enumerate(indices):
-            n = len(sentences[i])
+        lengths = [len(sentences[i]) for i in indices]
+        aspect_tags = best_tags_batch(aspect_probs, lengths)
+        opinion_tags = best_tags_batch(opinion_probs, lengths)
+        for row, (i, n) in enumerate(zip(indices, lengths, strict=True)):
             results[i] = SentencePrediction(
-                aspect_probs[row, :n], opinion_probs[row, :n], attentions[row, :, :, :n]
+                aspect_probs[row, :n],
+                opinion_probs[row, :n],
+                attentions[row, :, :, :n],
+                aspect_tags[row],
+                opinion_tags[row],
             )
     return results

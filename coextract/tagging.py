@@ -60,14 +60,30 @@ _START = np.array([0.0, 0.0, _FORBIDDEN])  # a sentence cannot start inside a te
 
 def best_tags(probs: np.ndarray) -> list[int]:
     """The most probable BIO tag sequence of `probs` ((T, 3) over O, B, I) with no I after an O."""
-    log_probs = np.log(np.clip(probs, 1e-12, 1.0))
-    score = _START + log_probs[0]  # (3,) best score of a path ending in each tag
-    backpointers = []
-    for token in log_probs[1:]:
-        candidates = score[:, None] + _TRANSITIONS  # (3 from, 3 to)
-        backpointers.append(candidates.argmax(0))
-        score = candidates.max(0) + token
-    tags = [int(score.argmax())]
-    for pointers in reversed(backpointers):
-        tags.append(int(pointers[tags[-1]]))
-    return tags[::-1]
+    return best_tags_batch(probs[None], [len(probs)])[0]
+
+
+def best_tags_batch(probs: np.ndarray, lengths: Sequence[int]) -> list[list[int]]:
+    """`best_tags` of each sentence of a padded batch ((B, T, 3), true lengths (B,)), in one pass.
+
+    Vectorised over the batch, so decoding costs a few array operations per
+    token position rather than per token of every sentence.
+    """
+    log_probs = np.log(np.clip(probs, 1e-12, 1.0))  # (B, T, 3)
+    n_sentences, n_tokens, _ = log_probs.shape
+    lengths = np.asarray(lengths)
+    rows = np.arange(n_sentences)
+    score = _START + log_probs[:, 0]  # (B, 3) best score of a path ending in each tag
+    backpointers = np.zeros((n_sentences, n_tokens, 3), dtype=np.int64)  # best previous tag
+    for t in range(1, n_tokens):
+        candidates = score[:, :, None] + _TRANSITIONS  # (B, 3 from, 3 to)
+        backpointers[:, t] = candidates.argmax(1)
+        extended = candidates.max(1) + log_probs[:, t]
+        score = np.where((t < lengths)[:, None], extended, score)  # padding leaves the score alone
+    tags = np.zeros((n_sentences, n_tokens), dtype=np.int64)
+    current = score.argmax(-1)  # (B,) the best last tag; the walk back starts at each sentence's end
+    for t in range(n_tokens - 1, -1, -1):
+        current = np.where(t == lengths - 1, score.argmax(-1), current)
+        tags[:, t] = current
+        current = backpointers[rows, t, current]
+    return [tags[b, : lengths[b]].tolist() for b in range(n_sentences)]

@@ -1,9 +1,11 @@
+import itertools
+
 import hypothesis.strategies as st
 import numpy as np
 from hypothesis import given
 from hypothesis.extra.numpy import arrays
 
-from coextract.tagging import B, I, O, best_tags, spans_to_tags, tags_to_spans
+from coextract.tagging import B, I, O, best_tags, best_tags_batch, spans_to_tags, tags_to_spans
 
 
 def test_single_and_multi_token_terms():
@@ -61,3 +63,24 @@ def test_best_tags_is_valid_bio(weights):
         not (tag == I and previous != I and previous != B)
         for previous, tag in zip([O] + tags[:-1], tags, strict=True)
     )
+
+
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=6), st.integers(0, 2**32 - 1))
+def test_batch_decoding_equals_one_sentence_at_a_time(lengths, seed):
+    # Padding (random probabilities past each length) must not change any sentence's tags.
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(3), size=(len(lengths), max(lengths)))
+    batched = best_tags_batch(probs, lengths)
+    assert batched == [best_tags_unbatched(probs[b, :n]) for b, n in enumerate(lengths)]
+
+
+def best_tags_unbatched(probs):
+    """Reference Viterbi over every (O, B, I) path, by brute force."""
+    best, best_score = None, -np.inf
+    for path in itertools.product((O, B, I), repeat=len(probs)):
+        if any(tag == I and previous == O for previous, tag in zip((O, *path[:-1]), path, strict=True)):
+            continue
+        score = sum(np.log(probs[t, tag]) for t, tag in enumerate(path))
+        if score > best_score:
+            best, best_score = list(path), score
+    return best
