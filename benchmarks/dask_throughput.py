@@ -77,7 +77,7 @@ def main() -> None:
         f"Dask with 2 workers runs at {100 * ratio:.0f} % of the local engine's throughput with 2 workers "
         "(target: at least 80 %).",
     ]
-    write_section("dask_throughput", "\n".join(lines))
+    write_section("dask_throughput", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
