@@ -316,18 +316,25 @@ def tag_files(
         else:
             job = partial(tag_chunk, include_text=include_text)
             batches = ordered_map(job, chunks(records, CHUNK), workers, model)
-        for chunk, lines in batches:
-            errors = sum(r.error is not None for r in chunk)
-            sink.write(lines, len(chunk), errors)
-            summary.records += len(chunk)
-            summary.errors += errors
-            if progress is not None:
-                progress.update(len(chunk))
+        write_batches(sink, batches, summary, progress)
         sink.finish(output_format)
     finally:
         sink.close()
         summary.seconds = time.perf_counter() - started
     return summary
+
+
+def write_batches(
+    sink, batches: Iterable[tuple[list[Record], list[str]]], summary: Summary, progress=None
+) -> None:
+    """Write each tagged chunk (records, their JSON lines) to `sink`, counting records and errors."""
+    for chunk, lines in batches:
+        errors = sum(r.error is not None for r in chunk)
+        sink.write(lines, len(chunk), errors)
+        summary.records += len(chunk)
+        summary.errors += errors
+        if progress is not None:
+            progress.update(len(chunk))
 
 
 def fail_on_error(record: Record) -> Record:

@@ -27,7 +27,7 @@ from hashlib import sha256
 from itertools import chain
 from pathlib import Path
 
-from coextract.batch import CHUNK, ResumableOutput, chunks, output_records, tag_chunk
+from coextract.batch import CHUNK, ResumableOutput, Summary, chunks, output_records, tag_chunk, write_batches
 from coextract.errors import CoextractError
 from coextract.readers import read_records, record_from_fields
 from coextract.runtime import Tagger, load, resolve_model
@@ -146,18 +146,20 @@ def tag_part(spec: PartSpec, model: ModelFiles) -> dict:
     """Tag one input file into its part (written atomically); return its counts."""
     tagger = worker_tagger(model)
     sink = ResumableOutput(Path(spec.output), resume=False, overwrite=True, inputs=[spec.input])
-    records = errors = 0
+    records = read_records(spec.input, spec.text_field, spec.id_field, spec.input_format)
+    summary = Summary()
     try:
-        for chunk in chunks(
-            read_records(spec.input, spec.text_field, spec.id_field, spec.input_format), CHUNK
-        ):
-            chunk_errors = sum(r.error is not None for r in chunk)
-            sink.write(tag_chunk(chunk, spec.include_text, tagger), len(chunk), chunk_errors)
-            records, errors = records + len(chunk), errors + chunk_errors
+        batches = ((chunk, tag_chunk(chunk, spec.include_text, tagger)) for chunk in chunks(records, CHUNK))
+        write_batches(sink, batches, summary)
         sink.finish(spec.output_format)
     finally:
         sink.close()
-    return {"input": spec.input, "part": Path(spec.output).name, "records": records, "errors": errors}
+    return {
+        "input": spec.input,
+        "part": Path(spec.output).name,
+        "records": summary.records,
+        "errors": summary.errors,
+    }
 
 
 def connect(scheduler: str | None, workers: int | None, timeout: float = 10.0):
