@@ -54,6 +54,7 @@ MODEL_FLAGS = [
     ("dropout", float, "dropout rate"),
     ("n_buckets", int, "sub-word hash table size (0 = word vectors only)"),
     ("conv_kernels", int_tuple, "comma-separated widths of convolutions before the encoder ('' = none)"),
+    ("conv_dim", int, "filters per convolution width"),
     (
         "bidirectional",
         argparse.BooleanOptionalAction,

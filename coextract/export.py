@@ -180,6 +180,13 @@ def export_run(
     return meta
 
 
+def convolutions(model: dict) -> str:
+    if not model["conv_kernels"]:
+        return "no n-gram convolutions"
+    widths = ", ".join(str(k) for k in model["conv_kernels"])
+    return f"n-gram convolutions of widths {widths} ({model['conv_dim']} filters each)"
+
+
 def model_card(meta: dict, run_dir: Path, output: Path) -> str:
     dataset = meta["dataset"]
     test = meta["onnx_scores"]["test"]
@@ -233,10 +240,11 @@ probability difference {meta["verification"]["max_prob_diff"]:.1e}, no tag diffe
 
 ## Model
 
-Bidirectional GRU encoder ({model["hidden_dim"]} per direction) over {model["word_dim"]}-d frozen
-pre-trained word vectors and {len(meta["subword_features"])} hashed sub-word features
-({meta["n_buckets"]} buckets), K = {model["n_slices"]} tensor slices, L = {model["n_layers"]}
-attention layers. Vocabulary: {len(meta["vocabulary"])} words.
+Bidirectional GRU encoder ({model["hidden_dim"]} per direction) over {model["word_dim"]}-d
+{"frozen" if model["freeze_embeddings"] else "fine-tuned"} pre-trained word vectors
+({", ".join(meta["train"]["embeddings"])}) and {len(meta["subword_features"])} hashed sub-word features
+({meta["n_buckets"]} buckets), {convolutions(model)}, K = {model["n_slices"]} tensor slices,
+L = {model["n_layers"]} attention layers. Vocabulary: {len(meta["vocabulary"])} words.
 
 ## Intended use and limits
 

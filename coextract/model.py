@@ -13,7 +13,8 @@ In short, for a sentence of T tokens:
 and the same for opinions (superscript p) with the prototypes swapped, for L
 layers. Changes from the paper, each kept because dev F1 said so (see
 `benchmarks/README.md`): bidirectional GRUs, hashed sub-word embeddings beside
-the word vectors, frozen pre-trained word vectors, mini-batches with Adam.
+the word vectors, n-gram convolutions before the encoder, fine-tuned pre-trained
+word vectors, mini-batches with Adam.
 
 Padding is masked out everywhere (packed GRUs, attention softmax, loss), so a
 sentence's output never depends on the rest of its batch.

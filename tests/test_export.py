@@ -30,6 +30,8 @@ def test_model_folder_contents(tiny_model_dir, tiny_run):
     assert meta["labels"] == ["O", "B", "I"]
     card = (tiny_model_dir / "MODEL_CARD.md").read_text()
     assert "coextract evaluate --model" in card and "Intended use" in card
+    vectors = "frozen" if meta["model"]["freeze_embeddings"] else "fine-tuned"
+    assert f"{vectors} pre-trained word vectors" in " ".join(card.split())  # the card says how it was trained
     assert ("model.int8.onnx" in card) == meta["int8"]["shipped"]
     assert (tiny_model_dir / "model.int8.onnx").exists() == meta["int8"]["shipped"]
 
