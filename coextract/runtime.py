@@ -124,8 +124,8 @@ def term_spans(probs: np.ndarray, tags: Sequence[int]) -> list[tuple[int, int, f
     """(start, end, score) token spans of the terms in `tags`; scoring as the module says."""
     spans = []
     for start, end in tags_to_spans(tags):
-        token_probs = [probs[start, B], *probs[start + 1 : end, I]]
-        spans.append((start, end, round(float(np.mean(token_probs)), 4)))
+        total = probs[start, B] + probs[start + 1 : end, I].sum()
+        spans.append((start, end, round(float(total) / (end - start), 4)))
     return spans
 
 

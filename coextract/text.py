@@ -105,6 +105,8 @@ def create_review_tokenizer():
 def model_text(token: Token) -> str | None:
     """What the model reads for `token`, or None if the benchmark leaves it out."""
     text = token.text
+    if text.isalnum():  # most tokens: plain words and numbers
+        return text.lower()
     if token.is_space or DROPPED.match(text):
         return None
     if text in QUOTES:
