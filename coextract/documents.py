@@ -8,13 +8,17 @@ offsets, so every predicted span maps back into the original text.
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_TOKENS = 100  # longest window the model reads; longer sentences are cut, never dropped
 
 
-@dataclass(frozen=True)
-class ModelToken:
-    """A token as the model reads it, and where it stands in the original text."""
+class ModelToken(NamedTuple):
+    """A token as the model reads it, and where it stands in the original text.
+
+    A named tuple, not a dataclass: a large corpus makes hundreds of thousands of
+    them per second, and a tuple is several times cheaper to build.
+    """
 
     text: str
     start: int

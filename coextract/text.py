@@ -21,7 +21,7 @@ from functools import lru_cache
 from importlib import resources
 
 import spacy
-from spacy.attrs import IDX, LENGTH
+from spacy.attrs import IDX, LENGTH, ORTH
 from spacy.lang.char_classes import ALPHA, HYPHENS
 from spacy.language import Language
 from spacy.tokens import Doc, Token
@@ -105,8 +105,6 @@ def create_review_tokenizer():
 def model_text(token: Token) -> str | None:
     """What the model reads for `token`, or None if the benchmark leaves it out."""
     text = token.text
-    if text.isalnum():  # most tokens: plain words and numbers
-        return text.lower()
     if token.is_space or DROPPED.match(text):
         return None
     if text in QUOTES:
@@ -121,7 +119,11 @@ def model_text(token: Token) -> str | None:
 @Language.component("coextract_normalizer")
 def normalize(doc: Doc) -> Doc:
     """Give every token its `token._.model_text` (see `model_text`)."""
-    doc.user_data[MODEL_TEXT] = [model_text(token) for token in doc]
+    words = map(doc.vocab.strings.__getitem__, doc.to_array(ORTH).tolist())
+    # Plain words and numbers (most tokens) skip building a spaCy Token object.
+    doc.user_data[MODEL_TEXT] = [
+        word.lower() if word.isalnum() else model_text(doc[i]) for i, word in enumerate(words)
+    ]
     return doc
 
 
