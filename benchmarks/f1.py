@@ -60,6 +60,7 @@ def summarize(runs: dict) -> dict:
                 "dev_aspect_f1": run["metrics"]["dev"]["aspect"]["f1"],
                 "dev_opinion_f1": run["metrics"]["dev"]["opinion"]["f1"],
                 "best_epoch": run["metrics"]["best_epoch"],
+                "kept_epochs": run["metrics"]["kept_epochs"],
                 "epochs": len(run["metrics"]["history"]),
                 "train_seconds": run["metrics"]["train_seconds"],
                 "seconds_per_epoch": run["metrics"]["seconds_per_epoch"],
@@ -88,6 +89,10 @@ def summarize(runs: dict) -> dict:
     return results
 
 
+def kept(epochs: list[int]) -> str:
+    return f"epoch {epochs[0]}" if len(epochs) == 1 else f"mean of {len(epochs)} best"
+
+
 def table(results: dict) -> str:
     header = "| model | res14 AE | res14 OE | lap14 AE | lap14 OE | res15 AE | res15 OE |\n|---|---|---|---|---|---|---|\n"
     rows = [
@@ -103,14 +108,14 @@ def table(results: dict) -> str:
                 ours.append("–")
     n_seeds = max((len(r["seeds"]) for r in results.values()), default=0)
     rows.append(f"| coextract CMLA ({n_seeds}-seed mean ± std) | " + " | ".join(ours) + " |")
-    per_seed = ["", "| dataset | seed | dev AE | dev OE | test AE | test OE | best epoch | epochs | s/epoch | total s |",
-                "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    per_seed = ["", "| dataset | seed | dev AE | dev OE | test AE | test OE | best epoch | kept weights | epochs | s/epoch | total s |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for dataset, r in results.items():
         for seed, row in r["seeds"].items():
             per_seed.append(
                 f"| {dataset} | {seed} | {100 * row['dev_aspect_f1']:.2f} | {100 * row['dev_opinion_f1']:.2f} "
                 f"| {100 * row['aspect_f1']:.2f} | {100 * row['opinion_f1']:.2f} | {row['best_epoch']} "
-                f"| {row['epochs']} | {row['seconds_per_epoch']:.1f} | {row['train_seconds']:.0f} |"
+                f"| {kept(row['kept_epochs'])} | {row['epochs']} | {row['seconds_per_epoch']:.1f} | {row['train_seconds']:.0f} |"
             )
     return header + "\n".join(rows) + "\n" + "\n".join(per_seed) + "\n"
 

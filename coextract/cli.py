@@ -44,6 +44,7 @@ TRAIN_FLAGS = [
     ("batch_size", int, "sentences per batch"),
     ("learning_rate", float, "Adam learning rate"),
     ("ema_decay", float, "decay of a moving average of the weights that is evaluated and kept (0 = off)"),
+    ("average_top", int, "also try the mean weights of the N best epochs, kept if dev prefers it (0 = off)"),
     ("max_train_sentences", int, "use only the first N training sentences (for quick checks)"),
 ]
 MODEL_FLAGS = [

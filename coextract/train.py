@@ -9,6 +9,9 @@ A run folder holds everything needed to use or audit the model:
 
 Model selection uses dev only: the epoch with the best dev aspect F1 + opinion
 F1 is kept, and training stops after `patience` epochs without improvement.
+Then the weights of the `average_top` best epochs are averaged; the average
+replaces the best epoch only if its dev score is higher (on lap14 it often is:
+an average of nearby good solutions generalises better than any one of them).
 Test is scored once, with the selected weights.
 """
 
@@ -44,6 +47,7 @@ class TrainConfig:
     max_epochs: int = 40
     patience: int = 8  # epochs without dev improvement before stopping
     ema_decay: float = 0.0  # evaluate and keep an exponential moving average of the weights; 0 = off
+    average_top: int = 5  # also try the mean weights of the k best epochs on dev; kept if dev prefers it
     max_train_sentences: int | None = None  # a slice of train, for quick tests
     raw_files: tuple[str, ...] = ()  # train on raw SemEval files (XML + opinions, or CMLA 2015 pair) instead
     model: dict = field(default_factory=dict)  # CMLAConfig overrides
@@ -98,6 +102,10 @@ def torch_backend(model: CMLA) -> Backend:
 
 def evaluate_model(model: CMLA, featurizer: Featurizer, examples: Sequence[Example]) -> dict:
     return score_examples(torch_backend(model), featurizer, examples)
+
+
+def average_weights(states: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {name: torch.stack([state[name] for state in states]).mean(dim=0) for name in states[0]}
 
 
 def pad_tags(tag_lists: Sequence[Sequence[int]], n_tokens: int) -> torch.Tensor:
@@ -199,7 +207,8 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
         else None
     )
     scored = average.module if average is not None else model  # the weights that are evaluated and kept
-    best_score, best_epoch, best_state, history = -1.0, 0, None, []
+    best_score, best_epoch, history = -1.0, 0, []
+    top: list[tuple[float, int, dict]] = []  # (dev score, epoch, weights) of the best epochs so far
     started = time.perf_counter()
     for epoch in range(1, config.max_epochs + 1):
         epoch_start = time.perf_counter()
@@ -210,7 +219,9 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
         improved = score > best_score
         if improved:
             best_score, best_epoch = score, epoch
-            best_state = {k: v.detach().clone() for k, v in scored.state_dict().items()}
+        state = {k: v.detach().clone() for k, v in scored.state_dict().items()}
+        top = sorted([*top, (score, epoch, state)], key=lambda entry: entry[0], reverse=True)
+        top = top[: max(config.average_top, 1)]
         history.append(
             {
                 "epoch": epoch,
@@ -230,11 +241,12 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
             break
     train_seconds = time.perf_counter() - started
 
-    model.load_state_dict(best_state)
+    kept_epochs = keep_best_or_average(model, top, featurizer, splits["dev"], log)
     metrics = {
         "dataset": config.dataset,
         "seed": config.seed,
         "best_epoch": best_epoch,
+        "kept_epochs": kept_epochs,
         "train_seconds": train_seconds,
         "seconds_per_epoch": train_seconds / len(history),
         "dev": evaluate_model(model, featurizer, splits["dev"]),
@@ -254,6 +266,29 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
     (output / "config.json").write_text(json.dumps(run_config, indent=1) + "\n")
     (output / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     return metrics
+
+
+def keep_best_or_average(model: CMLA, top, featurizer: Featurizer, dev: Sequence[Example], log) -> list[int]:
+    """Load the best epoch's weights, or the mean of the `top` epochs' if dev scores it higher.
+
+    Returns the epochs whose weights the model now holds.
+    """
+    best_score, best_epoch, best_state = top[0]
+    if len(top) > 1:
+        model.load_state_dict(average_weights([state for _, _, state in top]))
+        scores = evaluate_model(model, featurizer, dev)
+        score = scores["aspect"]["f1"] + scores["opinion"]["f1"]
+        epochs = sorted(epoch for _, epoch, _ in top)
+        print(
+            f"mean of epochs {epochs}: dev F1 aspect {100 * scores['aspect']['f1']:.2f}"
+            f"  opinion {100 * scores['opinion']['f1']:.2f}"
+            + ("  kept" if score > best_score else f"; keeping epoch {best_epoch}"),
+            file=log,
+        )
+        if score > best_score:
+            return epochs
+    model.load_state_dict(best_state)
+    return [best_epoch]
 
 
 def load_run(run_dir: Path | str) -> tuple[CMLA, Featurizer, dict]:
