@@ -19,6 +19,7 @@ when it is not.
 
 import csv
 import ctypes
+import gc
 import json
 import os
 import signal
@@ -79,7 +80,20 @@ def _init_worker(model: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     end_with_parent()
     hide_torch()
-    _worker_tagger = load(model, threads=1)
+    _worker_tagger = resident_tagger(model, threads=1)
+
+
+def resident_tagger(model: str, threads: int | None) -> Tagger:
+    """A tagger with its spaCy pipeline loaded, for a process that tags until it ends.
+
+    The model and the pipeline live as long as the process, so they are taken
+    out of the garbage collector's rounds (`gc.freeze`): re-examining their
+    objects each time tagging allocates cost about 7 % of the CPU time.
+    """
+    tagger = load(model, threads=threads)
+    tagger("Warm up.")  # loads the spaCy pipeline now, so that it is frozen too
+    gc.freeze()
+    return tagger
 
 
 def hide_torch() -> None:
@@ -311,7 +325,7 @@ def tag_files(
         progress.update(sink.done)
     try:
         if workers == 1:
-            tagger = load(model)
+            tagger = resident_tagger(model, threads=None)
             batches = ((chunk, tag_chunk(chunk, include_text, tagger)) for chunk in chunks(records, CHUNK))
         else:
             job = partial(tag_chunk, include_text=include_text)
