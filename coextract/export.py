@@ -151,6 +151,7 @@ def export_run(
             "model": run_config["model"],
             "train": run_config["train"],
             "opset": OPSET,
+            "kept_epochs": metrics.get("kept_epochs", [metrics["best_epoch"]]),  # older runs: best only
             "torch_scores": {"dev": metrics["dev"], "test": metrics["test"]},
             "vocabulary": run_config["vocabulary"],
         }
@@ -178,6 +179,13 @@ def export_run(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return meta
+
+
+def kept_weights(epochs: list[int]) -> str:
+    if len(epochs) == 1:
+        return f"the weights of epoch {epochs[0]}, the best on dev"
+    listed = ", ".join(str(e) for e in epochs)
+    return f"the mean weights of epochs {listed}, the {len(epochs)} best on dev (dev scored the mean higher)"
 
 
 def convolutions(model: dict) -> str:
@@ -219,7 +227,8 @@ ONNX (opset {meta["opset"]}).
 
 Trained on the `{dataset}` training split of the tokenized ABSA benchmark (SemEval
 reviews, lower-cased; opinion terms by Wang et al.), selected on its dev split
-(best dev aspect F1 + opinion F1, early stopping), seed {meta["train"]["seed"]}.
+(best dev aspect F1 + opinion F1, early stopping), seed {meta["train"]["seed"]}; it holds
+{kept_weights(meta["kept_epochs"])}.
 Data fingerprint (sha256 of the training and dev files and the vocabulary):
 `{meta["data_fingerprint"]}`.
 

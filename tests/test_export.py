@@ -30,6 +30,7 @@ def test_model_folder_contents(tiny_model_dir, tiny_run):
     assert meta["labels"] == ["O", "B", "I"]
     card = (tiny_model_dir / "MODEL_CARD.md").read_text()
     assert "coextract evaluate --model" in card and "Intended use" in card
+    assert "seed 3; it holds" in card and meta["kept_epochs"]
     vectors = "frozen" if meta["model"]["freeze_embeddings"] else "fine-tuned"
     assert f"{vectors} pre-trained word vectors" in " ".join(card.split())  # the card says how it was trained
     assert ("model.int8.onnx" in card) == meta["int8"]["shipped"]
