@@ -90,3 +90,15 @@ def test_any_unicode_text_gives_offsets_that_index_it(text):
             assert 0 <= previous_end <= token.start < token.end <= len(text)
             assert token.text
             previous_end = token.end
+
+
+def test_pipeline_is_rebuilt_when_its_vocabulary_grows_and_tokens_stay_the_same(monkeypatch):
+    from coextract import text
+
+    reviews = ["The pizza was great, but the waiter was painfully slow!", "Battery life: 4gb... doesnt last."]
+    before = list(documents(reviews))
+    pipeline = text.preprocessor()
+    monkeypatch.setattr(text, "MAX_VOCABULARY", len(pipeline.vocab.strings) - 1)
+    after = list(documents(reviews))
+    assert text.preprocessor() is not pipeline  # a fresh pipeline, with a fresh vocabulary
+    assert after == before
