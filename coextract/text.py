@@ -135,7 +135,7 @@ def model_tokens(doc: Doc) -> Iterator[tuple[ModelToken, ...]]:
     takes about a third less time.
     """
     texts = doc.user_data[MODEL_TEXT]
-    columns = doc.to_array([IDX, LENGTH, SENT_START]).T.tolist() if len(doc) else ([], [], [])
+    columns = doc.to_array([IDX, LENGTH, SENT_START]).T.tolist()  # (3, tokens), also for an empty doc
     sentence: list[ModelToken] = []
     for text, start, length, sent_start in zip(texts, *columns, strict=True):
         if sent_start == 1 and sentence:
