@@ -28,11 +28,24 @@ class SentencePrediction:
     opinion_tags: list[int]
 
 
+# A batch holds at most `batch_size` sentences and at most `batch_size * TOKENS_PER_ROW`
+# padded tokens. Without the token cap, the rare batch of long sentences sets the size of
+# onnxruntime's memory arena, which then grows with the corpus as longer batches turn up
+# (benchmarks/README.md, batch tagging).
+TOKENS_PER_ROW = 32
+
+
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
-    """Indices of sentences grouped by similar length, to keep padding low."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    for start in range(0, len(order), batch_size):
-        yield order[start : start + batch_size]
+    """Indices of sentences grouped by similar length, to keep padding low; see TOKENS_PER_ROW."""
+    max_tokens = batch_size * TOKENS_PER_ROW
+    batch: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        if batch and (len(batch) == batch_size or (len(batch) + 1) * lengths[i] > max_tokens):
+            yield batch
+            batch = []
+        batch.append(i)
+    if batch:
+        yield batch
 
 
 def predict_sentences(

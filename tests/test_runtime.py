@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from coextract.errors import CoextractError
+from coextract.predict import length_sorted_batches
 from coextract.runtime import Extraction, load, resolve_model, term_spans
 from tests.test_text import UNICODE_CASES
 
@@ -19,6 +20,14 @@ def test_span_scores_are_mean_decoded_tag_probabilities():
     probs = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [0.7, 0.1, 0.2]])
     # tags: O B I O -> one term (1, 3) scored by mean(P(B) at 1, P(I) at 2) = 0.7
     assert term_spans(probs, [0, 1, 2, 0]) == [(1, 3, pytest.approx(0.7))]
+
+
+def test_batches_group_by_length_and_cap_sentences_and_padded_tokens():
+    # batch_size 4 allows 4 * 32 = 128 padded tokens: three 40-token sentences, one of 100
+    lengths = [5, 100, 3, 40, 40, 40, 7]
+    assert list(length_sorted_batches(lengths, batch_size=4)) == [[2, 0, 6], [3, 4, 5], [1]]
+    assert list(length_sorted_batches([2] * 5, batch_size=2)) == [[0, 1], [2, 3], [4]]
+    assert list(length_sorted_batches([200], batch_size=1)) == [[0]]  # too long alone still runs
 
 
 def test_spans_index_back_into_the_text(tiny_model_dir):
