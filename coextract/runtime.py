@@ -13,7 +13,9 @@ composition. It is in [0, 1] and can be used to trade precision for recall.
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from importlib import resources
 from itertools import islice
@@ -102,12 +104,12 @@ def read_meta(model_dir: Path) -> dict:
     return meta
 
 
-def open_session(path: Path, threads: int | None) -> ort.InferenceSession:
+def open_session(path: Path) -> ort.InferenceSession:
+    """A one-thread session; `Tagger` gets its parallelism by running several at once."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own types for missing, truncated or foreign files
@@ -142,16 +144,42 @@ class Tagger:
         self.model_dir = Path(model_dir)
         self.meta = read_meta(self.model_dir)
         self.featurizer = Featurizer(self.meta["vocabulary"], self.meta["n_buckets"])
-        self.session = open_session(
-            self.model_dir / ("model.int8.onnx" if quantized else "model.onnx"), threads
-        )
+        self.session = open_session(self.model_dir / ("model.int8.onnx" if quantized else "model.onnx"))
+        self.threads = threads or os.cpu_count() or 1
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
 
     def __repr__(self) -> str:
         return f"Tagger({str(self.model_dir)!r}, dataset={self.meta.get('dataset')!r})"
 
     def backend(self, batch: Batch):
-        """Run the ONNX graph on a batch: the `predict.Backend` of this tagger."""
-        feeds = {"word_ids": batch.word_ids, "subword_ids": batch.subword_ids, "mask": batch.mask}
+        """Run the ONNX graph on a batch: the `predict.Backend` of this tagger.
+
+        With several threads, the batch's rows are split into one part per
+        thread and the parts run at once (onnxruntime releases the GIL). The
+        model's small recurrent steps gain little from onnxruntime's own
+        intra-op threads; splitting the rows scales with the cores
+        (benchmarks/README.md, inference speed).
+        """
+        rows = batch.mask.shape[0]
+        step = max(1, -(-rows // self.threads))  # rows per part, rounded up
+        parts = [
+            (batch.word_ids[i : i + step], batch.subword_ids[i : i + step], batch.mask[i : i + step])
+            for i in range(0, rows, step)
+        ]
+        if len(parts) == 1:
+            return self.run(*parts[0])
+        outputs = list(self.pool().map(lambda part: self.run(*part), parts))
+        return tuple(np.concatenate(pieces) for pieces in zip(*outputs, strict=True))
+
+    def pool(self) -> ThreadPoolExecutor:
+        """The threads that run batch parts; made anew in a forked child, where the parent's do not exist."""
+        if self._pool is None or self._pool_pid != os.getpid():
+            self._pool, self._pool_pid = ThreadPoolExecutor(self.threads), os.getpid()
+        return self._pool
+
+    def run(self, word_ids: np.ndarray, subword_ids: np.ndarray, mask: np.ndarray):
+        feeds = {"word_ids": word_ids, "subword_ids": subword_ids, "mask": mask}
         aspect_probs, opinion_probs, aspect_att, opinion_att = self.session.run(None, feeds)
         return aspect_probs, opinion_probs, np.stack([aspect_att, opinion_att], axis=1)
 
@@ -221,7 +249,7 @@ def load(
 ) -> Tagger:
     """A `Tagger` for a bundled model (`restaurant`, `laptop`, `res15`, ...) or a model folder.
 
-    `threads` sets onnxruntime's intra-op threads (default: all cores);
+    `threads` is how many batch parts run at once (default: all cores);
     `quantized` picks the int8 model where the folder ships one.
     """
     return Tagger(resolve_model(name_or_path), threads, quantized)

@@ -65,8 +65,9 @@ def test_onnx_evaluation_matches_the_card(tiny_model_dir, data_dir):
     assert json.loads(result.stdout)["aspect"] == meta["onnx_scores"]["test"]["aspect"]
 
 
-def test_results_do_not_depend_on_batching(tiny_model_dir, data_dir):
-    tagger = load(tiny_model_dir)
+@pytest.mark.parametrize("threads", [1, 3])  # 3: a batch's rows run as three parts at once
+def test_results_do_not_depend_on_batching(tiny_model_dir, data_dir, threads):
+    tagger = load(tiny_model_dir, threads=threads)
     sentences = [e.tokens for e in read_dataset(data_dir, "res14")["dev"][:60]]
     batched = list(tagger.pipe(sentences, batch_size=32))
     one_by_one = [tagger(s) for s in sentences]

@@ -1,5 +1,6 @@
 """The torch-free runtime: spans, scores, and no torch import."""
 
+import multiprocessing
 import subprocess
 import sys
 import textwrap
@@ -28,6 +29,23 @@ def test_batches_group_by_length_and_cap_sentences_and_padded_tokens():
     assert list(length_sorted_batches(lengths, batch_size=4)) == [[2, 0, 6], [3, 4, 5], [1]]
     assert list(length_sorted_batches([2] * 5, batch_size=2)) == [[0, 1], [2, 3], [4]]
     assert list(length_sorted_batches([200], batch_size=1)) == [[0]]  # too long alone still runs
+
+
+def test_a_forked_child_can_tag_with_a_tagger_its_parent_used(tiny_model_dir):
+    global _inherited
+    _inherited = load(tiny_model_dir, threads=2)
+    sentences = [["the", "pizza", "was", "great"], ["slow", "service"], ["nice", "staff", "here"]]
+    expected = _aspect_tags(sentences)  # starts the parent's threads
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # the child inherits the tagger
+        result = pool.apply_async(_aspect_tags, (sentences,))
+        assert result.get(timeout=60) == expected  # a child reusing the parent's threads would hang
+
+
+_inherited = None
+
+
+def _aspect_tags(sentences):
+    return [p.aspect_tags for p in _inherited.predict(sentences)]
 
 
 def test_spans_index_back_into_the_text(tiny_model_dir):
