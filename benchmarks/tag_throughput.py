@@ -6,7 +6,8 @@ Builds a JSONL corpus from the raw SemEval sentences (fixed seed, 1 to 8 real
 sentences per review), then times `coextract tag` from process start to output
 closed with 1 and 2 workers (median of --repeats runs) and samples the summed
 resident memory of the process and its workers (peak RSS). Memory is also
-measured on 10,000 and 200,000 reviews to show it does not grow with the corpus.
+measured on 10,000 and 200,000 reviews (median of --repeats runs each) to show
+it does not grow with the corpus.
 Finally one process times each stage on 20,000 reviews (reading, spaCy
 preprocessing, the model, writing) to show where the time goes. Writes
 benchmarks/results/tag_throughput.json and a table in benchmarks/README.md.
@@ -161,7 +162,9 @@ def main() -> None:
     for size in sizes:
         small = work / f"reviews-{size}.jsonl"
         build_corpus(small, sentences, size)
-        memory[size] = run_tag(small, work / "out.jsonl", 2)[1]
+        memory[size] = statistics.median(
+            run_tag(small, work / "out.jsonl", 2)[1] for _ in range(args.repeats)
+        )
     results["peak_rss_mb_by_size"] = memory
     results["stages"] = stages
     (HERE / "results").mkdir(exist_ok=True)
@@ -189,9 +192,9 @@ def report(results: dict, args) -> str:
     memory = results["peak_rss_mb_by_size"]
     lines += [
         "",
-        "Peak RSS with 2 workers: "
-        + ", ".join(f"{mb} MB on {size:,} reviews" for size, mb in memory.items())
-        + ".",
+        f"Peak RSS with 2 workers (median of {args.repeats} runs each): "
+        + ", ".join(f"{mb:.0f} MB on {size:,} reviews" for size, mb in memory.items())
+        + f"; the largest is {100 * (max(memory.values()) / min(memory.values()) - 1):.1f} % above the smallest.",
         "",
         f"Where the time goes (one process, one thread, first {stages['reviews']:,} reviews, "
         f"{stages['sentences']:,} sentences): "
