@@ -3,8 +3,13 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from coextract.data import default_data_dir
+
+# No per-example time limit: a busy CI machine must not fail a property test that is only slow.
+settings.register_profile("coextract", deadline=None)
+settings.load_profile("coextract")
 
 
 @pytest.fixture(scope="session")

@@ -70,7 +70,7 @@ UNICODE_CASES = [
 ]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.text(max_size=300))
 @example(UNICODE_CASES[0])
 @example(UNICODE_CASES[1])
