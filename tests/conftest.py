@@ -20,7 +20,8 @@ def data_dir() -> Path:
     return path
 
 
-TINY_MODEL = {"hidden_dim": 16, "inner_dim": 8, "n_slices": 4, "n_buckets": 1024, "subword_dim": 8}
+TINY_MODEL = {"hidden_dim": 16, "inner_dim": 8, "n_slices": 4, "n_buckets": 1024, "subword_dim": 8,
+              "conv_kernels": (3,), "conv_dim": 8}  # fmt: skip
 
 
 def tiny_config(**overrides):

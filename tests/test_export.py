@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 
 from coextract.data import read_dataset  # noqa: E402
 from coextract.errors import CoextractError  # noqa: E402
-from coextract.export import compare  # noqa: E402
+from coextract.export import compare, round_to_half  # noqa: E402
 from coextract.predict import predict_sentences  # noqa: E402
 from coextract.runtime import OUTPUTS, load  # noqa: E402
 from coextract.train import load_run, torch_backend  # noqa: E402
@@ -45,8 +45,20 @@ def test_graph_has_dynamic_axes_and_attention_outputs(tiny_model_dir):
     assert word_ids[0].dim_param and word_ids[1].dim_param  # batch and tokens are symbolic
 
 
+def test_weights_ship_as_float16_values(tiny_model_dir):
+    graph = onnx.load(str(tiny_model_dir / "model.onnx"))
+    meta = json.loads((tiny_model_dir / "meta.json").read_text())
+    half = [w for w in graph.graph.initializer if w.data_type == onnx.TensorProto.FLOAT16]
+    assert len(half) == meta["verification"]["float16_weights"] > 0
+    largest = max(graph.graph.initializer, key=lambda w: np.prod(w.dims))
+    assert largest.data_type == onnx.TensorProto.FLOAT16  # the word vectors
+    casts = {n.input[0] for n in graph.graph.node if n.op_type == "Cast"}
+    assert {w.name for w in half} <= casts  # each is cast back to float32 in the graph
+
+
 def test_torch_and_onnxruntime_agree_on_test(tiny_model_dir, tiny_run, data_dir):
     model, featurizer, _ = load_run(tiny_run[0])
+    round_to_half(model)  # the weights as shipped
     sentences = [e.tokens for e in read_dataset(data_dir, "lap14")["test"]]  # another domain: many <unk>
     torch_predictions = predict_sentences(torch_backend(model), featurizer, sentences, batch_size=64)
     onnx_predictions = load(tiny_model_dir).predict(sentences, batch_size=64)
