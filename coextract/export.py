@@ -266,10 +266,11 @@ def model_card(meta: dict, run_dir: Path, output: Path) -> str:
             f"on test and {meta['int8']['speedup_vs_fp32']:.2f}x its speed (`coextract.load(..., quantized=True)`)."
         )
     else:
+        loss = meta["int8"]["largest_f1_loss"]
+        lost = f"lost up to {100 * loss:.2f} F1 points on test" if loss > 0 else "lost no F1 on test"
         int8 = (
-            f"The int8 model does not ship: it lost up to {100 * meta['int8']['largest_f1_loss']:.2f} F1 points "
-            f"on test and ran at {meta['int8']['speedup_vs_fp32']:.2f}x fp32's speed; it must stay within "
-            f"{100 * MAX_INT8_F1_LOSS:.1f} points and be faster."
+            f"The int8 model does not ship: it {lost} but ran at {meta['int8']['speedup_vs_fp32']:.2f}x "
+            f"fp32's speed; it must stay within {100 * MAX_INT8_F1_LOSS:.1f} points and be faster."
         )
     model = meta["model"]
     return f"""# coextract model: {dataset}
@@ -296,13 +297,12 @@ Exact-match span F1, micro over the split, through onnxruntime:
 {rows}
 
 Reproduce: `coextract evaluate --model {output.as_posix()} --dataset {dataset} --split test --json`.
-Exported with `coextract export {run_dir.as_posix()} --output {output.as_posix()}`. The weights
-are rounded to float16 values at export and stored as such (computed in float32), which halves
-the file; the scores above are of these weights (the training run's own, in full precision:
-test aspect F1 {100 * meta["torch_scores"]["test"]["aspect"]["f1"]:.2f}, opinion F1
-{100 * meta["torch_scores"]["test"]["opinion"]["f1"]:.2f}). Torch and onnxruntime, both with
-the rounded weights, agreed on all {meta["verification"]["dev_sentences"]} dev sentences
-(largest probability difference {meta["verification"]["max_prob_diff"]:.1e}, no tag differs).
+Exported with `coextract export {run_dir.as_posix()} --output {output.as_posix()}`.
+Weights: rounded to float16 values at export and stored as such, which halves the file;
+onnxruntime computes in float32. The scores above are of these weights; the training run's
+own, in full precision, were test aspect F1 {100 * meta["torch_scores"]["test"]["aspect"]["f1"]:.2f} and opinion F1 {100 * meta["torch_scores"]["test"]["opinion"]["f1"]:.2f}. Torch and
+onnxruntime, both with the rounded weights, agreed on all {meta["verification"]["dev_sentences"]} dev sentences (largest
+probability difference {meta["verification"]["max_prob_diff"]:.1e}, no tag differs).
 
 {int8}
 
