@@ -26,6 +26,7 @@ import torch
 from report import HERE, machine, write_section
 
 from coextract.data import DATASETS, default_data_dir, read_dataset
+from coextract.export import write_int8
 from coextract.predict import length_sorted_batches
 from coextract.runtime import Tagger, load
 from coextract.train import load_run, torch_backend
@@ -88,12 +89,10 @@ def int8_tagger(model_dir: Path, threads: int, workdir: Path) -> Tagger:
     """The shipped int8 model, or one quantized here if the folder does not ship it."""
     if (model_dir / "model.int8.onnx").exists():
         return load(model_dir, threads=threads, quantized=True)
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     copy = workdir / "int8"
     if not copy.exists():
         shutil.copytree(model_dir, copy)
-        quantize_dynamic(str(copy / "model.onnx"), str(copy / "model.int8.onnx"), weight_type=QuantType.QInt8)
+        write_int8(copy / "model.onnx", copy / "model.int8.onnx")
     return load(copy, threads=threads, quantized=True)
 
 

@@ -140,14 +140,35 @@ def seconds_to_tag(tagger: Tagger, sentences, repeats: int = 5) -> float:
     return float(np.median(times))
 
 
-def quantize(model_dir: Path, source: Path, fp32: Tagger, fp32_scores: dict, examples, sentences) -> dict:
-    """Write model.int8.onnx from `source` (weights as float32 initializers, which the quantizer needs);
-    keep it only if test F1 stays within 0.5 points of `fp32_scores` and it is faster."""
+def write_int8(model_path: Path, int8_path: Path) -> None:
+    """Quantize a model to int8 weights (onnxruntime dynamic quantization).
+
+    The quantizer needs the weights as plain float32 initializers, so the
+    float16 storage of `store_half` is undone first, in a temporary copy.
+    """
+    import onnx
+    from onnx import TensorProto, numpy_helper
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    model = onnx.load(str(model_path))
+    halves = {w.name: w for w in model.graph.initializer if w.data_type == TensorProto.FLOAT16}
+    for cast in [n for n in model.graph.node if n.op_type == "Cast" and n.input[0] in halves]:
+        weight = halves[cast.input[0]]
+        weight.CopyFrom(
+            numpy_helper.from_array(numpy_helper.to_array(weight).astype(np.float32), cast.output[0])
+        )
+        model.graph.node.remove(cast)
     logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic's advice on pre-processing
+    with tempfile.TemporaryDirectory() as workdir:
+        float32_path = Path(workdir) / "model.onnx"
+        onnx.save(model, str(float32_path))
+        quantize_dynamic(str(float32_path), str(int8_path), weight_type=QuantType.QInt8)
+
+
+def quantize(model_dir: Path, fp32: Tagger, fp32_scores: dict, examples, sentences) -> dict:
+    """Write model.int8.onnx; keep it only if test F1 stays within 0.5 points of `fp32_scores` and it is faster."""
     int8_path = model_dir / "model.int8.onnx"
-    quantize_dynamic(str(source), str(int8_path), weight_type=QuantType.QInt8)
+    write_int8(model_dir / "model.onnx", int8_path)
     int8 = Tagger(model_dir, quantized=True)
     int8_scores = score_predictions(examples, int8.predict(sentences))
     f1_loss = max(fp32_scores[s].f1 - int8_scores[s].f1 for s in ("aspect", "opinion"))
@@ -178,11 +199,9 @@ def export_run(
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))  # same file system
     staging.chmod(0o755)
-    float32_copy = staging.parent / f"{staging.name}.float32.onnx"
     try:
         round_to_half(model)
         export_onnx(model, staging / "model.onnx")
-        shutil.copy(staging / "model.onnx", float32_copy)  # for the int8 quantizer
         half_weights = store_half(staging / "model.onnx")
         meta = {
             "format": FORMAT,
@@ -221,9 +240,7 @@ def export_run(
             for split, scores in (("dev", score_predictions(splits["dev"], onnx_dev)), ("test", test_scores))
         }
         if quantized:
-            meta["int8"] = quantize(
-                staging, float32_copy, onnx_tagger, test_scores, splits["test"], test_sentences
-            )
+            meta["int8"] = quantize(staging, onnx_tagger, test_scores, splits["test"], test_sentences)
         meta["vocabulary"] = meta.pop("vocabulary")  # keep the long list last, for people reading the file
         (staging / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
         (staging / "MODEL_CARD.md").write_text(model_card(meta, run_dir, output))
@@ -232,7 +249,6 @@ def export_run(
         staging.rename(output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        float32_copy.unlink(missing_ok=True)
     return meta
 
 
