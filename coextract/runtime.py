@@ -33,8 +33,8 @@ from coextract.tagging import B, I, tags_to_spans
 FORMAT = "coextract-onnx/1"
 ALIASES = {"restaurant": "res14", "laptop": "lap14"}
 INPUTS = ("word_ids", "subword_ids", "mask")
-PART_ROWS = 32  # most sentences per onnxruntime call; see Tagger.backend
 OUTPUTS = ("aspect_probs", "opinion_probs", "aspect_attention", "opinion_attention")
+PART_ROWS = 32  # most sentences per onnxruntime call; see Tagger.backend
 
 
 @dataclass(frozen=True)
