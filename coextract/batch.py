@@ -38,8 +38,9 @@ from coextract.readers import Record, read_records
 from coextract.runtime import Extraction, Tagger, load, read_meta, resolve_model
 
 CHUNK = 512  # records per task sent to a worker
-# Sentences per onnxruntime call. On one thread (as each worker runs) 32-64 is as fast as 256
-# (benchmarks/README.md, inference) and holds about 60 MB less per worker at its peak.
+# Sentences per model batch. The tagger runs a batch as calls of at most 32 sentences
+# (`runtime.PART_ROWS`) and caps its padded tokens (`predict.TOKENS_PER_ROW`); a batch of 64
+# keeps the largest call, and so each worker's peak memory, as small as the common ones.
 MODEL_BATCH = 64
 
 
