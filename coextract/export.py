@@ -103,9 +103,9 @@ def store_half(path: Path) -> int:
     model = onnx.load(str(path))
     casts = []
     for weight in model.graph.initializer:
-        values = numpy_helper.to_array(weight)
-        if weight.data_type != TensorProto.FLOAT or values.size < HALF_MIN_ELEMENTS:
+        if weight.data_type != TensorProto.FLOAT or np.prod(weight.dims) < HALF_MIN_ELEMENTS:
             continue
+        values = numpy_helper.to_array(weight)
         half = values.astype(np.float16)
         if np.array_equal(half.astype(np.float32), values):
             name = weight.name
