@@ -10,13 +10,10 @@ benchmarks/results/decoding.json and a table in benchmarks/README.md.
 import json
 import statistics
 
-from report import HERE, write_section
+from report import HERE, run_predictions, write_section
 
-from coextract.data import default_data_dir, read_dataset
 from coextract.metrics import span_scores
-from coextract.predict import predict_sentences
 from coextract.tagging import best_tags, tags_to_spans
-from coextract.train import load_run, torch_backend
 
 DECODERS = {"argmax": lambda probs: probs.argmax(-1).tolist(), "viterbi": best_tags}
 
@@ -28,21 +25,15 @@ def decoded_f1(examples, predictions, side: str, decode) -> float:
 
 
 def main() -> None:
-    data_dir = default_data_dir()
     results: dict = {}
-    for run_dir in sorted((HERE / "runs").glob("*-s[0-9]*/")):
-        dataset = run_dir.name.split("-")[0]
-        model, featurizer, _ = load_run(run_dir)
-        splits = read_dataset(data_dir, dataset)
+    for name, dataset, splits in run_predictions():
         row = {}
-        for split in ("dev", "test"):
-            examples = splits[split]
-            predictions = predict_sentences(torch_backend(model), featurizer, [e.tokens for e in examples])
+        for split, (examples, predictions) in splits.items():
             for side in ("aspect", "opinion"):
-                for name, decode in DECODERS.items():
-                    row[f"{split}_{side}_{name}"] = decoded_f1(examples, predictions, side, decode)
-        results.setdefault(dataset, {})[run_dir.name] = row
-        print(run_dir.name, {k: round(100 * v, 2) for k, v in row.items()})
+                for decoder, decode in DECODERS.items():
+                    row[f"{split}_{side}_{decoder}"] = decoded_f1(examples, predictions, side, decode)
+        results.setdefault(dataset, {})[name] = row
+        print(name, {k: round(100 * v, 2) for k, v in row.items()})
     (HERE / "results" / "decoding.json").write_text(json.dumps(results, indent=1) + "\n")
     lines = [
         "Mean F1 over the 5 seeds of each dataset, argmax -> Viterbi (difference). Reproduce: "

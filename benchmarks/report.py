@@ -29,3 +29,31 @@ def write_section(name: str, text: str, readme: Path = HERE / "README.md") -> No
     before, rest = content.split(start)
     _, after = rest.split(end)
     readme.write_text(f"{before}{start}\n{text}{end}{after}")
+
+
+def run_predictions(splits: tuple[str, ...] = ("dev", "test")):
+    """For every run f1.py trained: its name, dataset and, per split, (examples, torch predictions).
+
+    Lets the analysis scripts look at the same predictions `coextract evaluate` scores.
+    Imports torch only when called.
+    """
+    from coextract.data import default_data_dir, read_dataset
+    from coextract.predict import predict_sentences
+    from coextract.train import load_run, torch_backend
+
+    data_dir = default_data_dir()
+    for run_dir in sorted((HERE / "runs").glob("*-s[0-9]*/")):
+        dataset = run_dir.name.split("-")[0]
+        model, featurizer, _ = load_run(run_dir)
+        examples = read_dataset(data_dir, dataset)
+        yield (
+            run_dir.name,
+            dataset,
+            {
+                split: (
+                    examples[split],
+                    predict_sentences(torch_backend(model), featurizer, [e.tokens for e in examples[split]]),
+                )
+                for split in splits
+            },
+        )
