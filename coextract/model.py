@@ -72,17 +72,36 @@ class NgramConvolution(nn.Module):
 
     Gives the encoder local n-gram evidence ("battery life", "not good"). Padding
     inputs are zero vectors, so a sentence's outputs are the same in any batch.
+    Export switches `as_one_product` on: the same numbers as one matrix product
+    for the whole batch, where onnxruntime would run each convolution as one
+    small product per sentence (benchmarks/README.md, inference speed).
     """
 
     def __init__(self, input_dim: int, conv_dim: int, kernels: tuple[int, ...]) -> None:
         super().__init__()
         self.convs = nn.ModuleList(nn.Conv1d(input_dim, conv_dim, k, padding=k // 2) for k in kernels)
+        self.as_one_product = False
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = x * mask.unsqueeze(-1)  # (B, T, C), zero at padding
+        ngrams = self.one_product(x) if self.as_one_product else self.convolutions(x)  # (B, T, n_kernels * F)
+        return torch.cat([x, F.relu(ngrams)], dim=-1)  # (B, T, C + n_kernels * F)
+
+    def convolutions(self, x: torch.Tensor) -> torch.Tensor:
         channels_first = x.transpose(1, 2)  # (B, C, T)
-        ngrams = [F.relu(conv(channels_first)).transpose(1, 2) for conv in self.convs]  # (B, T, F) each
-        return torch.cat([x, *ngrams], dim=-1)  # (B, T, C + n_kernels * F)
+        return torch.cat([conv(channels_first) for conv in self.convs], dim=1).transpose(1, 2)
+
+    def one_product(self, x: torch.Tensor) -> torch.Tensor:
+        width = max(conv.kernel_size[0] for conv in self.convs)  # widths are odd: padding k // 2 keeps T
+        reach, n_tokens = width // 2, x.size(1)
+        padded = F.pad(x, (0, 0, reach, reach))  # (B, T + 2 reach, C)
+        offsets = [padded[:, j : j + n_tokens] for j in range(width)]  # one slice per offset, not per token
+        windows = torch.cat(offsets, dim=-1)  # (B, T, width * C): tokens i - reach .. i + reach
+        taps = [F.pad(conv.weight, [(width - conv.kernel_size[0]) // 2] * 2) for conv in self.convs]
+        filters = (
+            torch.cat(taps).permute(2, 1, 0).flatten(0, 1)
+        )  # (width * C, n_kernels * F), zero beyond a width
+        return windows @ filters + torch.cat([conv.bias for conv in self.convs])
 
 
 class CoupledAttention(nn.Module):

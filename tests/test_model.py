@@ -64,3 +64,12 @@ def test_frozen_embeddings_are_not_trained():
     model = tiny_model()
     assert not model.word_embedding.weight.requires_grad
     assert model.num_parameters(trainable_only=True) < model.num_parameters()
+
+
+def test_convolutions_as_one_product_give_the_same_outputs():
+    model = tiny_model(conv_kernels=(3, 5, 1), conv_dim=4)
+    convolved = run(model, SENTENCES)
+    model.ngrams.as_one_product = True  # what export traces
+    one_product = run(model, SENTENCES)
+    for a, b in zip(convolved, one_product, strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
