@@ -40,6 +40,7 @@ from coextract.train import load_run, torch_backend
 OPSET = 17
 MAX_PROB_DIFF = 1e-4
 MAX_INT8_F1_LOSS = 0.005  # 0.5 F1 points
+MIN_INT8_SPEEDUP = 1.1  # "faster" must clear this machine's run-to-run timing noise (about 5 %)
 HALF_MIN_ELEMENTS = 1024  # smaller weights are not worth a Cast node
 
 
@@ -148,7 +149,8 @@ def write_int8(model_path: Path, int8_path: Path) -> None:
     """Quantize a model to int8 weights (onnxruntime dynamic quantization).
 
     The quantizer needs the weights as plain float32 initializers, so the
-    float16 storage of `store_half` is undone first, in a temporary copy.
+    float16 storage of `store_half` is undone first, in a temporary copy, and
+    redone on the weights it leaves in float32 (GRUs, convolutions).
     """
     import onnx
     from onnx import TensorProto, numpy_helper
@@ -167,17 +169,19 @@ def write_int8(model_path: Path, int8_path: Path) -> None:
         float32_path = Path(workdir) / "model.onnx"
         onnx.save(model, str(float32_path))
         quantize_dynamic(str(float32_path), str(int8_path), weight_type=QuantType.QInt8)
+    store_half(int8_path)
 
 
 def quantize(model_dir: Path, fp32: Tagger, fp32_scores: dict, examples, sentences) -> dict:
-    """Write model.int8.onnx; keep it only if test F1 stays within 0.5 points of `fp32_scores` and it is faster."""
+    """Write model.int8.onnx; keep it only if test F1 stays within 0.5 points of `fp32_scores` and it is
+    clearly faster (MIN_INT8_SPEEDUP)."""
     int8_path = model_dir / "model.int8.onnx"
     write_int8(model_dir / "model.onnx", int8_path)
     int8 = Tagger(model_dir, quantized=True)
     int8_scores = score_predictions(examples, int8.predict(sentences))
     f1_loss = max(fp32_scores[s].f1 - int8_scores[s].f1 for s in ("aspect", "opinion"))
     speedup = seconds_to_tag(fp32, sentences) / seconds_to_tag(int8, sentences)
-    shipped = f1_loss <= MAX_INT8_F1_LOSS and speedup > 1.05
+    shipped = f1_loss <= MAX_INT8_F1_LOSS and speedup >= MIN_INT8_SPEEDUP
     if not shipped:
         int8_path.unlink()
     return {
@@ -290,7 +294,8 @@ def model_card(meta: dict, run_dir: Path, output: Path) -> str:
         lost = f"lost up to {100 * loss:.2f} F1 points on test" if loss > 0 else "lost no F1 on test"
         int8 = (
             f"The int8 model does not ship: it {lost} but ran at {meta['int8']['speedup_vs_fp32']:.2f}x "
-            f"fp32's speed; it must stay within {100 * MAX_INT8_F1_LOSS:.1f} points and be faster."
+            f"fp32's speed; it must stay within {100 * MAX_INT8_F1_LOSS:.1f} points and run at least "
+            f"{MIN_INT8_SPEEDUP:.1f}x as fast."
         )
     model = meta["model"]
     return f"""# coextract model: {dataset}

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 
 from coextract.data import read_dataset  # noqa: E402
 from coextract.errors import CoextractError  # noqa: E402
-from coextract.export import compare, round_to_half  # noqa: E402
+from coextract.export import HALF_MIN_ELEMENTS, compare, round_to_half, write_int8  # noqa: E402
 from coextract.predict import predict_sentences  # noqa: E402
 from coextract.runtime import OUTPUTS, load  # noqa: E402
 from coextract.train import load_run, torch_backend  # noqa: E402
@@ -54,6 +54,19 @@ def test_weights_ship_as_float16_values(tiny_model_dir):
     assert largest.data_type == onnx.TensorProto.FLOAT16  # the word vectors
     casts = {n.input[0] for n in graph.graph.node if n.op_type == "Cast"}
     assert {w.name for w in half} <= casts  # each is cast back to float32 in the graph
+
+
+def test_int8_model_keeps_its_unquantized_weights_as_float16(tiny_model_dir, tmp_path, data_dir):
+    model_dir = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    write_int8(model_dir / "model.onnx", model_dir / "model.int8.onnx")
+    graph = onnx.load(str(model_dir / "model.int8.onnx"))
+    large = {w.data_type for w in graph.graph.initializer if np.prod(w.dims) >= HALF_MIN_ELEMENTS}
+    assert onnx.TensorProto.INT8 in large  # quantized products
+    assert onnx.TensorProto.FLOAT16 in large and onnx.TensorProto.FLOAT not in large  # GRUs, convolutions
+    sentences = [e.tokens for e in read_dataset(data_dir, "res14")["dev"][:50]]
+    fp32 = load(model_dir).predict(sentences)
+    int8 = load(model_dir, quantized=True).predict(sentences)
+    assert all(np.abs(a.aspect_probs - b.aspect_probs).max() < 0.1 for a, b in zip(fp32, int8, strict=True))
 
 
 def test_torch_and_onnxruntime_agree_on_test(tiny_model_dir, tiny_run, data_dir):
