@@ -6,7 +6,7 @@ A diagnosis, not a selection: it changes no model. It splits each dataset's gold
 terms (and the predicted ones) by whether any of their words is absent from the
 training sentences, and reports recall and precision of each group, averaged over
 the 5 seeds. Writes benchmarks/results/unseen_words.json and a table in
-benchmarks/README.md.
+benchmarks/README.md. (The F1 notebook shows the same split for the bundled models.)
 """
 
 import json
@@ -15,27 +15,20 @@ import statistics
 from report import HERE, run_predictions, write_section
 
 from coextract.data import default_data_dir, read_dataset
+from coextract.metrics import scores_by_group
 from coextract.tagging import tags_to_spans
 
-GROUPS = ("unseen", "seen")
+GROUPS = ("unseen word", "seen")
 
 
-def group_counts(examples, predictions, side: str, train_words: set[str]) -> dict:
-    """Gold, predicted and correct term counts, for terms with and without a word unseen in training."""
-    counts = {group: {"gold": 0, "pred": 0, "correct": 0} for group in GROUPS}
+def grouping(examples, train_words: set[str]):
+    """`scores_by_group`'s group of a term: does it have a word the training sentences never have?"""
 
-    def group(example, span) -> str:
-        return "unseen" if any(w not in train_words for w in example.tokens[span[0] : span[1]]) else "seen"
+    def group(i: int, span: tuple[int, int]) -> str:
+        words = examples[i].tokens[span[0] : span[1]]
+        return "seen" if all(w in train_words for w in words) else "unseen word"
 
-    for example, prediction in zip(examples, predictions, strict=True):
-        gold = set(tags_to_spans(getattr(example, f"{side}_tags")))
-        pred = set(tags_to_spans(getattr(prediction, f"{side}_tags")))
-        for span in gold:
-            counts[group(example, span)]["gold"] += 1
-            counts[group(example, span)]["correct"] += span in pred
-        for span in pred:
-            counts[group(example, span)]["pred"] += 1
-    return counts
+    return group
 
 
 def main() -> None:
@@ -43,22 +36,21 @@ def main() -> None:
     results: dict = {}
     for name, dataset, splits in run_predictions():
         train_words = {w for e in read_dataset(data_dir, dataset)["train"] for w in e.tokens}
-        results.setdefault(dataset, {})[name] = {
-            f"{split}_{side}": group_counts(examples, predictions, side, train_words)
-            for split, (examples, predictions) in splits.items()
-            for side in ("aspect", "opinion")
-        }
-        print(name, results[dataset][name])
+        row = {}
+        for split, (examples, predictions) in splits.items():
+            group = grouping(examples, train_words)
+            for side in ("aspect", "opinion"):
+                gold = [tags_to_spans(getattr(e, f"{side}_tags")) for e in examples]
+                pred = [tags_to_spans(getattr(p, f"{side}_tags")) for p in predictions]
+                groups = scores_by_group(gold, pred, group)
+                row[f"{split} {side}"] = {g: groups[g].to_dict() for g in GROUPS}
+        results.setdefault(dataset, {})[name] = row
+        print(name, {key: {g: round(100 * s["recall"], 1) for g, s in v.items()} for key, v in row.items()})
     (HERE / "results" / "unseen_words.json").write_text(json.dumps(results, indent=1) + "\n")
 
-    def mean(runs, key, group, numerator, denominator) -> float:
-        return statistics.mean(
-            100 * r[key][group][numerator] / max(1, r[key][group][denominator]) for r in runs
-        )
-
     lines = [
-        "Terms with a word that never occurs in the training sentences, against the rest: share of the "
-        "gold terms, recall and precision (percent, mean of the 5 seeds). Reproduce: "
+        "Terms with a word that never occurs in the training sentences, against the rest: how many of the "
+        "gold terms, and recall and precision (percent, mean of the 5 seeds). Reproduce: "
         "`python benchmarks/unseen_words.py` after `python benchmarks/f1.py`.",
         "",
         "| dataset | split | side | gold terms with an unseen word | recall: unseen / seen "
@@ -67,14 +59,15 @@ def main() -> None:
     ]
     for dataset, runs in results.items():
         runs = list(runs.values())
-        for key in runs[0]:
-            split, side = key.split("_")
-            counts = runs[0][key]
-            share = 100 * counts["unseen"]["gold"] / (counts["unseen"]["gold"] + counts["seen"]["gold"])
-            recall = [mean(runs, key, g, "correct", "gold") for g in GROUPS]
-            precision = [mean(runs, key, g, "correct", "pred") for g in GROUPS]
+        for key, groups in runs[0].items():
+            split, side = key.split()
+            n_unseen, n_seen = groups["unseen word"]["n_gold"], groups["seen"]["n_gold"]
+            recall, precision = (
+                [statistics.mean(100 * r[key][g][measure] for r in runs) for g in GROUPS]
+                for measure in ("recall", "precision")
+            )
             lines.append(
-                f"| {dataset} | {split} | {side} | {counts['unseen']['gold']} ({share:.0f} %) "
+                f"| {dataset} | {split} | {side} | {n_unseen} of {n_unseen + n_seen} "
                 f"| {recall[0]:.1f} / {recall[1]:.1f} | {precision[0]:.1f} / {precision[1]:.1f} |"
             )
     write_section("unseen_words", "\n".join(lines) + "\n")

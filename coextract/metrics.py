@@ -5,7 +5,7 @@ Counts are summed over all sentences before dividing (micro), never averaged per
 sentence, as in every paper this project compares with.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from coextract.tagging import tags_to_spans
@@ -63,3 +63,27 @@ def score_predictions(examples, predictions) -> dict[str, SpanScore]:
             (tags_to_spans(p.opinion_tags) for p in predictions),
         ),
     }
+
+
+def scores_by_group(
+    gold: Iterable[Sequence[tuple[int, int]]],
+    pred: Iterable[Sequence[tuple[int, int]]],
+    group_of: Callable[[int, tuple[int, int]], str],
+) -> dict[str, SpanScore]:
+    """Span scores per group of terms, to see where the errors are (by length, by unseen words, ...).
+
+    `group_of(sentence_index, span)` names a term's group. Gold and predicted
+    terms are grouped by their own spans, so a group's recall counts its gold
+    terms and its precision its predicted ones; a correct prediction is in the
+    same group as the gold term it matches.
+    """
+    gold = [sorted(set(map(tuple, spans))) for spans in gold]
+    pred = [sorted(set(map(tuple, spans))) for spans in pred]
+    names = sorted(
+        {group_of(i, span) for side in (gold, pred) for i, spans in enumerate(side) for span in spans}
+    )
+
+    def members(side, name):
+        return ([span for span in spans if group_of(i, span) == name] for i, spans in enumerate(side))
+
+    return {name: span_scores(members(gold, name), members(pred, name)) for name in names}

@@ -1,6 +1,6 @@
 import pytest
 
-from coextract.metrics import span_scores
+from coextract.metrics import scores_by_group, span_scores
 
 
 def test_hand_computed_micro_scores():
@@ -45,3 +45,22 @@ def test_duplicate_predictions_count_once():
 def test_sentence_counts_must_match():
     with pytest.raises(ValueError):
         span_scores([[]], [[], []])
+
+
+def test_scores_by_group_hand_computed():
+    # sentence 0: gold (0,1) (2,4); predicted (0,1) (3,4)   sentence 1: gold (1,2); predicted (1,2) (0,3)
+    gold = [[(0, 1), (2, 4)], [(1, 2)]]
+    pred = [[(0, 1), (3, 4)], [(1, 2), (0, 3), (1, 2)]]
+
+    def by_length(i, span):
+        return "one" if span[1] - span[0] == 1 else "longer"
+
+    scores = scores_by_group(gold, pred, by_length)
+    # one token: gold (0,1) (1,2), predicted (0,1) (3,4) (1,2): 2 correct
+    assert (scores["one"].n_gold, scores["one"].n_pred, scores["one"].n_correct) == (2, 3, 2)
+    assert scores["one"].recall == 1.0 and scores["one"].precision == pytest.approx(2 / 3)
+    # longer: gold (2,4), predicted (0,3): none correct
+    assert (scores["longer"].n_gold, scores["longer"].n_pred, scores["longer"].n_correct) == (1, 1, 0)
+    assert scores["longer"].f1 == 0.0
+    by_sentence = scores_by_group(gold, pred, lambda i, span: f"s{i}")
+    assert by_sentence["s1"].precision == 0.5  # the repeated (1,2) counts once
