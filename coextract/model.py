@@ -98,9 +98,8 @@ class NgramConvolution(nn.Module):
         offsets = [padded[:, j : j + n_tokens] for j in range(width)]  # one slice per offset, not per token
         windows = torch.cat(offsets, dim=-1)  # (B, T, width * C): tokens i - reach .. i + reach
         taps = [F.pad(conv.weight, [(width - conv.kernel_size[0]) // 2] * 2) for conv in self.convs]
-        filters = (
-            torch.cat(taps).permute(2, 1, 0).flatten(0, 1)
-        )  # (width * C, n_kernels * F), zero beyond a width
+        # (width * C, n_kernels * F), the narrower filters zero at the outer offsets
+        filters = torch.cat(taps).permute(2, 1, 0).flatten(0, 1)
         return windows @ filters + torch.cat([conv.bias for conv in self.convs])
 
 
