@@ -34,8 +34,11 @@ def grouping(examples, train_words: set[str]):
 def main() -> None:
     data_dir = default_data_dir()
     results: dict = {}
+    train_words_of: dict[str, set[str]] = {}  # per dataset, read once for its 5 runs
     for name, dataset, splits in run_predictions():
-        train_words = {w for e in read_dataset(data_dir, dataset)["train"] for w in e.tokens}
+        if dataset not in train_words_of:
+            train_words_of[dataset] = {w for e in read_dataset(data_dir, dataset)["train"] for w in e.tokens}
+        train_words = train_words_of[dataset]
         row = {}
         for split, (examples, predictions) in splits.items():
             group = grouping(examples, train_words)
