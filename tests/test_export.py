@@ -106,6 +106,29 @@ def test_results_do_not_depend_on_batching(tiny_model_dir, data_dir, threads):
         assert np.allclose(a.aspect_probs, b.aspect_probs, atol=1e-5)
 
 
+def test_the_graph_takes_rows_in_any_length_order(tiny_model_dir, data_dir):
+    # The GRUs export without torch's sort by length: onnxruntime's GRU must read
+    # each row's own length whatever the order of the rows.
+    graph = onnx.load(str(tiny_model_dir / "model.onnx")).graph
+    assert not {"TopK", "ScatterElements"} & {node.op_type for node in graph.node}  # no sort, no unsort
+    tagger = load(tiny_model_dir, threads=1)
+    shuffled = [e.tokens for e in read_dataset(data_dir, "res14")["dev"][:40]]
+    lengths = [len(tokens) for tokens in shuffled]
+    assert lengths != sorted(lengths) and lengths != sorted(lengths, reverse=True)
+
+    def run(batch_sentences):
+        batch = tagger.featurizer.batch(batch_sentences)
+        return tagger.run(batch.word_ids, batch.subword_ids, batch.mask)
+
+    aspects, opinions, attentions = run(shuffled)  # (B, T, 3), (B, T, 3), (B, 2, L, T)
+    for row, tokens in enumerate(shuffled):
+        n = len(tokens)
+        aspect_alone, opinion_alone, attention_alone = run([tokens])
+        assert np.allclose(aspects[row, :n], aspect_alone[0], atol=1e-5)
+        assert np.allclose(opinions[row, :n], opinion_alone[0], atol=1e-5)
+        assert np.allclose(attentions[row, ..., :n], attention_alone[0], atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [
