@@ -112,16 +112,16 @@ def test_the_graph_takes_rows_in_any_length_order(tiny_model_dir, data_dir):
     graph = onnx.load(str(tiny_model_dir / "model.onnx")).graph
     assert not {"TopK", "ScatterElements"} & {node.op_type for node in graph.node}  # no sort, no unsort
     tagger = load(tiny_model_dir, threads=1)
-    shuffled = [e.tokens for e in read_dataset(data_dir, "res14")["dev"][:40]]
-    lengths = [len(tokens) for tokens in shuffled]
+    sentences = [e.tokens for e in read_dataset(data_dir, "res14")["dev"][:40]]
+    lengths = [len(tokens) for tokens in sentences]
     assert lengths != sorted(lengths) and lengths != sorted(lengths, reverse=True)
 
     def run(batch_sentences):
         batch = tagger.featurizer.batch(batch_sentences)
         return tagger.run(batch.word_ids, batch.subword_ids, batch.mask)
 
-    aspects, opinions, attentions = run(shuffled)  # (B, T, 3), (B, T, 3), (B, 2, L, T)
-    for row, tokens in enumerate(shuffled):
+    aspects, opinions, attentions = run(sentences)  # (B, T, 3), (B, T, 3), (B, 2, L, T)
+    for row, tokens in enumerate(sentences):
         n = len(tokens)
         aspect_alone, opinion_alone, attention_alone = run([tokens])
         assert np.allclose(aspects[row, :n], aspect_alone[0], atol=1e-5)
