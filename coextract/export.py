@@ -65,24 +65,18 @@ def export_onnx(model: CMLA, path: Path) -> None:
     axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
     axes.update({name: {0: "batch", 1: "tokens"} for name in OUTPUTS[:2]})
     axes.update({name: {0: "batch", 2: "tokens"} for name in OUTPUTS[2:]})
-    if model.ngrams is not None:
-        model.ngrams.as_one_product = True  # faster in onnxruntime; verification runs torch without it
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
-            torch.onnx.export(
-                Deployed(model.eval()),
-                example,
-                str(path),
-                input_names=list(INPUTS),
-                output_names=list(OUTPUTS),
-                dynamic_axes=axes,
-                opset_version=OPSET,
-                dynamo=False,
-            )
-    finally:
-        if model.ngrams is not None:
-            model.ngrams.as_one_product = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
+        torch.onnx.export(
+            Deployed(model.eval()),
+            example,
+            str(path),
+            input_names=list(INPUTS),
+            output_names=list(OUTPUTS),
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
 
 
 def round_to_half(model: CMLA) -> None:

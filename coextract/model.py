@@ -76,19 +76,19 @@ class NgramConvolution(nn.Module):
 
     Gives the encoder local n-gram evidence ("battery life", "not good"). Padding
     inputs are zero vectors, so a sentence's outputs are the same in any batch.
-    Export switches `as_one_product` on: the same numbers as one matrix product
-    for the whole batch, where onnxruntime would run each convolution as one
-    small product per sentence (benchmarks/README.md, inference speed).
+    Export traces `one_product`: the same numbers as one matrix product for the
+    whole batch, where onnxruntime would run each convolution as one small
+    product per sentence (benchmarks/README.md, inference speed).
     """
 
     def __init__(self, input_dim: int, conv_dim: int, kernels: tuple[int, ...]) -> None:
         super().__init__()
         self.convs = nn.ModuleList(nn.Conv1d(input_dim, conv_dim, k, padding=k // 2) for k in kernels)
-        self.as_one_product = False
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = x * mask.unsqueeze(-1)  # (B, T, C), zero at padding
-        ngrams = self.one_product(x) if self.as_one_product else self.convolutions(x)  # (B, T, n_kernels * F)
+        exporting = torch.onnx.is_in_onnx_export()
+        ngrams = self.one_product(x) if exporting else self.convolutions(x)  # (B, T, n_kernels * F)
         return torch.cat([x, F.relu(ngrams)], dim=-1)  # (B, T, C + n_kernels * F)
 
     def convolutions(self, x: torch.Tensor) -> torch.Tensor:

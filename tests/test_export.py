@@ -43,6 +43,7 @@ def test_graph_has_dynamic_axes_and_attention_outputs(tiny_model_dir):
     assert [o.name for o in graph.graph.output] == list(OUTPUTS)
     word_ids = graph.graph.input[0].type.tensor_type.shape.dim
     assert word_ids[0].dim_param and word_ids[1].dim_param  # batch and tokens are symbolic
+    assert "Conv" not in {node.op_type for node in graph.graph.node}  # convolutions traced as one product
 
 
 def test_weights_ship_as_float16_values(tiny_model_dir):
