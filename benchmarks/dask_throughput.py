@@ -19,7 +19,7 @@ from pathlib import Path
 from report import HERE, machine, write_section
 from tag_throughput import build_corpus, raw_sentences, run_tag
 
-from coextract.data import default_data_dir
+from coextract.evaluation.benchmark import default_data_dir
 
 
 def split_corpus(corpus: Path, n_files: int) -> list[Path]:

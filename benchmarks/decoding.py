@@ -2,7 +2,7 @@
 
     python benchmarks/decoding.py            # every run in benchmarks/runs (after f1.py)
 
-The decision (Viterbi, in `coextract.tagging.best_tags`) was taken on dev; test is
+The decision (Viterbi, in `coextract.runtime.decoding.best_tags`) was taken on dev; test is
 shown beside it only to report what the decision did. Writes
 benchmarks/results/decoding.json and a table in benchmarks/README.md.
 """
@@ -12,8 +12,8 @@ import statistics
 
 from report import HERE, run_predictions, write_section
 
-from coextract.metrics import span_scores
-from coextract.tagging import best_tags, tags_to_spans
+from coextract.evaluation.metrics import span_scores
+from coextract.runtime.decoding import best_tags, tags_to_spans
 
 DECODERS = {"argmax": lambda probs: probs.argmax(-1).tolist(), "viterbi": best_tags}
 

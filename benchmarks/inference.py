@@ -25,11 +25,11 @@ import numpy as np
 import torch
 from report import HERE, machine, write_section
 
-from coextract.data import DATASETS, default_data_dir, read_dataset
-from coextract.export import write_int8
-from coextract.predict import length_sorted_batches
-from coextract.runtime import Tagger, load
-from coextract.train import load_run, torch_backend
+from coextract.evaluation.benchmark import DATASETS, default_data_dir, read_dataset
+from coextract.runtime.predict import length_sorted_batches
+from coextract.runtime.tagger import Tagger, load
+from coextract.training.checkpoint import load_run, torch_backend
+from coextract.training.weights import write_int8
 
 BATCH_SIZES = (1, 32, 256)
 THREADS = (1, 2)

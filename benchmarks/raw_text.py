@@ -12,9 +12,10 @@ import json
 
 from report import HERE, write_section
 
-from coextract.data import default_data_dir
-from coextract.evaluation import evaluate_raw, evaluate_tokenized
-from coextract.runtime import bundled_models
+from coextract.evaluation.benchmark import default_data_dir
+from coextract.evaluation.evaluate import evaluate_raw, evaluate_tokenized
+from coextract.runtime.model_folder import bundled_models
+from coextract.runtime.tagger import load
 
 RAW_TEST = {
     "res14": ("semeval14/Restaurants_Test_Gold.xml", "wang-opinions/test_restaurant.txt"),
@@ -29,8 +30,9 @@ def main() -> None:
     models = bundled_models()
     results = {}
     for dataset, files in RAW_TEST.items():
-        tokenized = evaluate_tokenized(models[dataset], data_dir, dataset)
-        raw = evaluate_raw(models[dataset], tuple(raw_dir / f for f in files))
+        tagger = load(models[dataset])
+        tokenized = evaluate_tokenized(tagger.backend, tagger.featurizer, data_dir, dataset)
+        raw = evaluate_raw(tagger, tuple(raw_dir / f for f in files))
         results[dataset] = {"tokenized": tokenized, "raw": raw}
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "raw_text.json").write_text(json.dumps(results, indent=1) + "\n")

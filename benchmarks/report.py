@@ -37,9 +37,9 @@ def run_predictions(splits: tuple[str, ...] = ("dev", "test")):
     Lets the analysis scripts look at the same predictions `coextract evaluate` scores.
     Imports torch only when called.
     """
-    from coextract.data import default_data_dir, read_dataset
-    from coextract.predict import predict_sentences
-    from coextract.train import load_run, torch_backend
+    from coextract.evaluation.benchmark import default_data_dir, read_dataset
+    from coextract.runtime.predict import predict_sentences
+    from coextract.training.checkpoint import load_run, torch_backend
 
     data_dir = default_data_dir()
     for run_dir in sorted((HERE / "runs").glob("*-s[0-9]*/")):

@@ -26,11 +26,11 @@ from pathlib import Path
 
 from report import HERE, machine, write_section
 
-from coextract.data import default_data_dir
-from coextract.documents import windows
-from coextract.readers import read_records
-from coextract.runtime import load
-from coextract.text import documents
+from coextract.corpus.readers import read_records
+from coextract.evaluation.benchmark import default_data_dir
+from coextract.runtime.documents import windows
+from coextract.runtime.preprocess import documents
+from coextract.runtime.tagger import load
 
 
 def raw_sentences(raw_dir: Path) -> list[str]:

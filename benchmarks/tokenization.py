@@ -17,8 +17,8 @@ import xml.etree.ElementTree as ET
 
 from report import HERE, write_section
 
-from coextract.data import default_data_dir
-from coextract.text import documents
+from coextract.evaluation.benchmark import default_data_dir
+from coextract.runtime.preprocess import documents
 
 FILES = {
     "Restaurants_Train.xml": "res14",

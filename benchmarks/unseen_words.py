@@ -14,9 +14,9 @@ import statistics
 
 from report import HERE, run_predictions, write_section
 
-from coextract.data import default_data_dir, read_dataset
-from coextract.metrics import scores_by_group
-from coextract.tagging import tags_to_spans
+from coextract.evaluation.benchmark import default_data_dir, read_dataset
+from coextract.evaluation.metrics import scores_by_group
+from coextract.runtime.decoding import tags_to_spans
 
 GROUPS = ("unseen word", "seen")
 

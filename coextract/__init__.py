@@ -2,10 +2,14 @@
 
 The public API is small: `load` a tagger, call it (or its `pipe`) on reviews, and
 read `Extraction`s made of `Span`s. Importing coextract never imports torch.
+
+The package has three products, one sub-package each, and data flows one way
+between them: `runtime` (torch-free tagging) <- `corpus` (`coextract tag` over
+files, locally or on Dask) and `evaluation` (benchmarks and metrics) <-
+`training` (torch: the model, training, export). `cli` drives them all.
 """
 
-__version__ = "0.1.0"
-
-from coextract.runtime import Extraction, Span, Tagger, load  # noqa: E402
+from coextract.runtime.tagger import Extraction, Span, Tagger, load
+from coextract.version import __version__
 
 __all__ = ["Extraction", "Span", "Tagger", "load", "__version__"]

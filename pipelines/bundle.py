@@ -12,8 +12,8 @@ import json
 import os
 from pathlib import Path
 
-from coextract.data import DATASETS, default_data_dir
-from coextract.export import export_run
+from coextract.evaluation.benchmark import DATASETS, default_data_dir
+from coextract.training.export import export_run
 
 ROOT = Path(__file__).resolve().parents[1]
 

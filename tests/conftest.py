@@ -1,15 +1,52 @@
-"""Shared fixtures: the real benchmark data and one tiny trained run per session."""
+"""Shared fixtures and helpers: the real benchmark data, a bundled model, one tiny trained run.
 
+Markers: `slow` is everything that trains (any test using `tiny_run` or
+`tiny_model_dir` is marked automatically), executes the notebooks, starts Dask
+clusters or builds a wheel. `pytest -m "not slow"` is the quick loop; the
+README's `python -m pytest` runs everything.
+"""
+
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
-from coextract.data import default_data_dir
+from coextract.evaluation.benchmark import default_data_dir
+from coextract.runtime.model_folder import resolve_model
 
 # No per-example time limit: a busy CI machine must not fail a property test that is only slow.
 settings.register_profile("coextract", deadline=None)
 settings.load_profile("coextract")
+
+TRAINED = {"tiny_run", "tiny_model_dir"}
+
+# Texts that broke, or could break, offsets: every tokenizer and tagger test feeds them.
+UNICODE_CASES = [
+    "",
+    "   \n\t ",
+    "Great pizza 🍕🍕!! 👍🏽 would come back",  # emoji, skin-tone modifier
+    "Cafe\u0301 au lait was superb",  # combining accent
+    "拉面很好吃，服务一般。",  # CJK
+    "الخدمة ممتازة والطعام لذيذ",  # right-to-left
+    "bad\x00service\x07here\u200b\u202e!",  # control and format characters
+    "a" * 5000 + " is great",  # a very long word
+    "\ud800 lone surrogate",
+]
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if item.path.suffix == ".ipynb" or TRAINED & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def coextract(*args, **kwargs) -> subprocess.CompletedProcess:
+    """Run the real `coextract` command (as `python -m coextract`), capturing its output as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "coextract", *args], capture_output=True, text=True, **kwargs
+    )
 
 
 @pytest.fixture(scope="session")
@@ -20,13 +57,19 @@ def data_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def bundled_model_dir() -> Path:
+    """The bundled restaurant model: the torch-free runtime tested without training anything."""
+    return resolve_model("restaurant")
+
+
 TINY_MODEL = {"hidden_dim": 16, "inner_dim": 8, "n_slices": 4, "n_buckets": 1024, "subword_dim": 8,
               "conv_kernels": (3,), "conv_dim": 8}  # fmt: skip
 
 
 def tiny_config(**overrides):
     """A CMLA small enough to train in seconds on 300 res14 sentences."""
-    from coextract.train import TrainConfig
+    from coextract.training.config import TrainConfig
 
     settings = {"dataset": "res14", "seed": 3, "max_epochs": 6, "patience": 6, "batch_size": 16,
                 "learning_rate": 5e-3, "max_train_sentences": 300, "model": TINY_MODEL}  # fmt: skip
@@ -37,7 +80,7 @@ def tiny_config(**overrides):
 def tiny_run(tmp_path_factory, data_dir):
     """A CMLA trained for a few epochs on 300 res14 sentences: (run_dir, metrics)."""
     pytest.importorskip("torch")
-    from coextract.train import train
+    from coextract.training.train import train
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
     metrics = train(tiny_config(), data_dir, run_dir)
@@ -46,10 +89,10 @@ def tiny_run(tmp_path_factory, data_dir):
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, tiny_run, data_dir):
-    """The tiny run exported to ONNX (with an int8 attempt): the model folder."""
-    from coextract.export import export_run
+    """The tiny run exported to ONNX: the model folder."""
+    from coextract.training.export import export_run
 
     run_dir, _ = tiny_run
     model_dir = tmp_path_factory.mktemp("models") / "tiny"
-    export_run(run_dir, model_dir, data_dir, quantized=True)
+    export_run(run_dir, model_dir, data_dir)
     return model_dir

@@ -32,5 +32,20 @@ def test_spacy_project_workflow_is_valid():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    for step in ("f1.py", "bundle.py", "--semeval-xml", "--cmla-sentences"):
-        assert step in result.stdout
+    steps = [line for line in result.stdout.splitlines() if line.startswith("Running command:")]
+    commands = [[Path(words[2]).name, words[3]] for words in map(str.split, steps[:3])]
+    assert commands == [["python", "../benchmarks/f1.py"], ["python", "bundle.py"], ["coextract", "evaluate"]]
+    assert len(steps) == 2 + 6  # train, bundle, and a tokenized and a raw evaluation per dataset
+    for step in steps:  # every file a step names exists (scripts, bundled models, raw test files)
+        for word in step.split()[2:]:
+            if "/" in word or word.endswith(".py"):
+                assert (ROOT / "pipelines" / word).exists(), f"{word} (in: {step})"
+
+
+def test_benchmark_scripts_import_as_a_package_too():
+    # `python -m benchmarks.NAME` from the repository root, beside `python benchmarks/NAME.py`.
+    names = sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py") if p.stem != "__init__")
+    assert {"f1", "report", "inference", "tag_throughput"} <= set(names)
+    code = "; ".join(f"import benchmarks.{name}" for name in names)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

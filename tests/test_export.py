@@ -11,12 +11,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from coextract.data import read_dataset  # noqa: E402
-from coextract.errors import CoextractError  # noqa: E402
-from coextract.export import HALF_MIN_ELEMENTS, compare, round_to_half, write_int8  # noqa: E402
-from coextract.predict import predict_sentences  # noqa: E402
-from coextract.runtime import OUTPUTS, load  # noqa: E402
-from coextract.train import load_run, torch_backend  # noqa: E402
+from coextract.evaluation.benchmark import read_dataset  # noqa: E402
+from coextract.runtime.model_folder import OUTPUTS  # noqa: E402
+from coextract.runtime.predict import predict_sentences  # noqa: E402
+from coextract.runtime.tagger import load  # noqa: E402
+from coextract.training.checkpoint import load_run, torch_backend  # noqa: E402
+from coextract.training.export import compare, int8_pays  # noqa: E402
+from coextract.training.weights import HALF_MIN_ELEMENTS, round_to_half, write_int8  # noqa: E402
 
 
 def test_model_folder_contents(tiny_model_dir, tiny_run):
@@ -33,8 +34,7 @@ def test_model_folder_contents(tiny_model_dir, tiny_run):
     assert "seed 3; it holds" in card and meta["kept_epochs"]
     vectors = "frozen" if meta["model"]["freeze_embeddings"] else "fine-tuned"
     assert f"{vectors} pre-trained word vectors" in " ".join(card.split())  # the card says how it was trained
-    assert ("model.int8.onnx" in card) == meta["int8"]["shipped"]
-    assert (tiny_model_dir / "model.int8.onnx").exists() == meta["int8"]["shipped"]
+    assert "No int8 model was made" in card and not (tiny_model_dir / "model.int8.onnx").exists()
 
 
 def test_graph_has_dynamic_axes_and_attention_outputs(tiny_model_dir):
@@ -57,8 +57,9 @@ def test_weights_ship_as_float16_values(tiny_model_dir):
     assert {w.name for w in half} <= casts  # each is cast back to float32 in the graph
 
 
-def test_int8_model_keeps_its_unquantized_weights_as_float16(tiny_model_dir, tmp_path, data_dir):
-    model_dir = shutil.copytree(tiny_model_dir, tmp_path / "model")
+def test_int8_model_keeps_its_unquantized_weights_as_float16(bundled_model_dir, tmp_path, data_dir):
+    # On the shipped res14 weights: the tiny test model is too small for int8 to track it closely.
+    model_dir = shutil.copytree(bundled_model_dir, tmp_path / "model")
     write_int8(model_dir / "model.onnx", model_dir / "model.int8.onnx")
     graph = onnx.load(str(model_dir / "model.int8.onnx"))
     large = {w.data_type for w in graph.graph.initializer if np.prod(w.dims) >= HALF_MIN_ELEMENTS}
@@ -67,7 +68,17 @@ def test_int8_model_keeps_its_unquantized_weights_as_float16(tiny_model_dir, tmp
     sentences = [e.tokens for e in read_dataset(data_dir, "res14")["dev"][:50]]
     fp32 = load(model_dir).predict(sentences)
     int8 = load(model_dir, quantized=True).predict(sentences)
-    assert all(np.abs(a.aspect_probs - b.aspect_probs).max() < 0.1 for a, b in zip(fp32, int8, strict=True))
+    differences = [np.abs(a.aspect_probs - b.aspect_probs).max() for a, b in zip(fp32, int8, strict=True)]
+    assert np.median(differences) < 0.01 and max(differences) < 0.2
+    assert sum(a.aspect_tags != b.aspect_tags for a, b in zip(fp32, int8, strict=True)) <= 2
+
+
+@pytest.mark.parametrize(
+    "f1_loss, speedup, ships",
+    [(0.004, 1.2, True), (0.006, 1.2, False), (0.0, 1.09, False), (-0.01, 1.1, True)],
+)
+def test_int8_ships_only_within_half_a_point_and_at_least_1_1x_as_fast(f1_loss, speedup, ships):
+    assert int8_pays(f1_loss, speedup) == ships
 
 
 def test_torch_and_onnxruntime_agree_on_test(tiny_model_dir, tiny_run, data_dir):
@@ -91,22 +102,6 @@ def test_onnx_evaluation_matches_the_card(tiny_model_dir, data_dir):
     assert json.loads(result.stdout)["aspect"] == meta["onnx_scores"]["test"]["aspect"]
 
 
-@pytest.mark.parametrize("threads", [1, 3])  # 3: a batch's rows run as three parts at once
-def test_results_do_not_depend_on_batching(tiny_model_dir, data_dir, threads):
-    tagger = load(tiny_model_dir, threads=threads)
-    sentences = [e.tokens for e in read_dataset(data_dir, "res14")["dev"][:60]]
-    batched = list(tagger.pipe(sentences, batch_size=32))
-    one_by_one = [tagger(s) for s in sentences]
-    spans = [[(s.text, s.start, s.end) for s in (*r.aspects, *r.opinions)] for r in batched]
-    assert spans == [[(s.text, s.start, s.end) for s in (*r.aspects, *r.opinions)] for r in one_by_one]
-    scores = [s.score for r in batched for s in (*r.aspects, *r.opinions)]
-    assert scores == pytest.approx([s.score for r in one_by_one for s in (*r.aspects, *r.opinions)], abs=1e-4)
-    probs_batched = tagger.predict(sentences, batch_size=60)
-    probs_single = [tagger.predict([s])[0] for s in sentences]
-    for a, b in zip(probs_batched, probs_single, strict=True):
-        assert np.allclose(a.aspect_probs, b.aspect_probs, atol=1e-5)
-
-
 def test_the_graph_takes_rows_in_any_length_order(tiny_model_dir, data_dir):
     # The GRUs export without torch's sort by length: onnxruntime's GRU must read
     # each row's own length whatever the order of the rows.
@@ -128,30 +123,3 @@ def test_the_graph_takes_rows_in_any_length_order(tiny_model_dir, data_dir):
         assert np.allclose(aspects[row, :n], aspect_alone[0], atol=1e-5)
         assert np.allclose(opinions[row, :n], opinion_alone[0], atol=1e-5)
         assert np.allclose(attentions[row, ..., :n], attention_alone[0], atol=1e-5)
-
-
-@pytest.mark.parametrize(
-    "damage, message",
-    [
-        (lambda d: (d / "meta.json").unlink(), "meta.json: missing"),
-        (lambda d: (d / "meta.json").write_text("{"), "not valid JSON"),
-        (
-            lambda d: (d / "model.onnx").write_bytes((d / "model.onnx").read_bytes()[:5000]),
-            "cannot be loaded",
-        ),
-        (lambda d: (d / "model.onnx").write_text("hello"), "cannot be loaded"),
-        (
-            lambda d: (d / "meta.json").write_text(
-                (d / "meta.json").read_text().replace('"<unk>"', '"<UNK>"')
-            ),
-            "vocabulary does not match its sha256",
-        ),
-    ],
-)
-def test_damaged_model_folders_give_clear_errors(tiny_model_dir, tmp_path, damage, message):
-    broken = tmp_path / "broken"
-    shutil.copytree(tiny_model_dir, broken)
-    damage(broken)
-    with pytest.raises(CoextractError, match=message) as info:
-        load(broken)
-    assert str(broken) in str(info.value)

@@ -3,7 +3,7 @@ import sys
 
 import numpy as np
 
-from coextract.features import SUBWORD_FEATURES, Featurizer, word_shape
+from coextract.runtime.features import SUBWORD_FEATURES, Featurizer, word_shape
 
 VOCAB = ["<pad>", "the", "pizza", "<unk>"]
 
@@ -35,7 +35,7 @@ def test_unknown_words_share_pieces_with_known_ones():
 def test_hashes_are_stable_across_processes():
     # Bundled models depend on these exact ids: a change here breaks every shipped model.
     expected = "(1, (31100, 12063, 20454, 5063, 2439, 11870))"
-    code = "from coextract.features import Featurizer; print(Featurizer(['<pad>', '<unk>'], 1 << 15).encode_token('Déjà-vu'))"
+    code = "from coextract.runtime.features import Featurizer; print(Featurizer(['<pad>', '<unk>'], 1 << 15).encode_token('Déjà-vu'))"
     for _ in range(2):
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert result.stdout.strip() == expected

@@ -1,6 +1,6 @@
 import pytest
 
-from coextract.metrics import scores_by_group, span_scores
+from coextract.evaluation.metrics import scores_by_group, span_scores
 
 
 def test_hand_computed_micro_scores():

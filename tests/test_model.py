@@ -2,8 +2,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from coextract.features import Featurizer  # noqa: E402
-from coextract.model import CMLA, CMLAConfig  # noqa: E402
+from coextract.runtime.features import Featurizer  # noqa: E402
+from coextract.training.model import CMLA, CMLAConfig  # noqa: E402
 
 VOCAB = ["<pad>", "the", "food", "was", "great", "service", "slow", "<unk>"]
 SENTENCES = [

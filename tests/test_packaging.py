@@ -6,6 +6,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -15,6 +17,7 @@ def test_base_dependencies_have_no_torch():
     assert "torch==2.13.0" in project["optional-dependencies"]["train"]
 
 
+@pytest.mark.slow
 def test_wheel_contains_the_bundled_models(tmp_path):
     bundled = sorted(p.parent.name for p in (ROOT / "export" / "models").glob("*/meta.json"))
     assert {"res14", "lap14", "res15"} <= set(bundled)

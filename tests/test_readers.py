@@ -1,13 +1,14 @@
 """Readers: every record comes out, good ones with text, bad ones with file, line and reason."""
 
+import dataclasses
 import gzip
 import subprocess
 import sys
 
 import pytest
 
+from coextract.corpus.readers import Record, input_format, read_records
 from coextract.errors import CoextractError
-from coextract.readers import Record, input_format, read_records
 
 
 def test_txt_one_review_per_line_with_bad_bytes(tmp_path):
@@ -87,7 +88,7 @@ def test_formats_from_names():
 
 
 def test_stdin_is_read_as_text_lines():
-    code = "from coextract.readers import read_records; print([r.text for r in read_records('-')])"
+    code = "from coextract.corpus.readers import read_records; print([r.text for r in read_records('-')])"
     result = subprocess.run([sys.executable, "-c", code], input=b"one\ntwo\n", capture_output=True)
     assert result.stdout.decode().strip() == "['one', 'two']"
 
@@ -99,8 +100,10 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 def test_record_is_immutable():
     record = Record("f", 1, 1, "x")
-    with pytest.raises(AttributeError):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         record.text = "y"  # type: ignore[misc]
+    assert record.text == "x" and record.error is None
+    assert record == Record("f", 1, 1, "x") and hash(record) == hash(Record("f", 1, 1, "x"))
 
 
 def test_semeval_xml_reviews(data_dir):
@@ -126,7 +129,7 @@ def test_parquet_rows(tmp_path):
 
 
 def test_count_records_for_the_progress_eta(tmp_path):
-    from coextract.readers import count_records
+    from coextract.corpus.readers import count_records
 
     txt, jsonl = tmp_path / "a.txt", tmp_path / "b.jsonl"
     txt.write_text("one\ntwo\nthree")  # no final newline

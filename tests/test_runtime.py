@@ -1,18 +1,22 @@
-"""The torch-free runtime: spans, scores, and no torch import."""
+"""The torch-free runtime, on the bundled restaurant model: spans, scores, and no torch import."""
 
 import multiprocessing
+import shutil
 import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from coextract.errors import CoextractError
-from coextract.predict import length_sorted_batches
-from coextract.runtime import Extraction, load, resolve_model, term_spans
-from tests.test_text import UNICODE_CASES
+from coextract.evaluation.benchmark import read_dataset
+from coextract.runtime.model_folder import resolve_model
+from coextract.runtime.predict import length_sorted_batches
+from coextract.runtime.tagger import Extraction, load, term_spans
+from tests.conftest import UNICODE_CASES
 
 
 def test_span_scores_are_mean_decoded_tag_probabilities():
@@ -31,9 +35,9 @@ def test_batches_group_by_length_and_cap_sentences_and_padded_tokens():
     assert list(length_sorted_batches([200], batch_size=1)) == [[0]]  # too long alone still runs
 
 
-def test_a_forked_child_can_tag_with_a_tagger_its_parent_used(tiny_model_dir):
+def test_a_forked_child_can_tag_with_a_tagger_its_parent_used(bundled_model_dir):
     global _inherited
-    _inherited = load(tiny_model_dir, threads=2)
+    _inherited = load(bundled_model_dir, threads=2)
     sentences = [["the", "pizza", "was", "great"], ["slow", "service"], ["nice", "staff", "here"]]
     expected = _aspect_tags(sentences)  # starts the parent's threads
     with multiprocessing.get_context("fork").Pool(1) as pool:  # the child inherits the tagger
@@ -48,37 +52,45 @@ def _aspect_tags(sentences):
     return [p.aspect_tags for p in _inherited.predict(sentences)]
 
 
-def test_spans_index_back_into_the_text(tiny_model_dir):
-    tagger = load(tiny_model_dir)
-    for result in tagger.pipe([["the", "pizza", "was", "great"], ["service", "is", "slow", "!"]]):
-        assert isinstance(result, Extraction)
-        for span in (*result.aspects, *result.opinions):
-            assert result.text[span.start : span.end] == span.text
-            assert 0 <= span.score <= 1
+def test_spans_index_back_into_the_text(bundled_model_dir):
+    tagger = load(bundled_model_dir)
+    results = list(tagger.pipe([["the", "pizza", "was", "great"], ["service", "is", "slow", "!"]]))
+    assert [r.text for r in results] == ["the pizza was great", "service is slow !"]
+    assert [[(s.text, s.start, s.end) for s in r.aspects] for r in results] == [
+        [("pizza", 4, 9)],
+        [("service", 0, 7)],
+    ]
+    assert [[(s.text, s.start, s.end) for s in r.opinions] for r in results] == [
+        [("great", 14, 19)],
+        [("slow", 11, 15)],
+    ]
+    assert all(0.9 < span.score <= 1 for r in results for span in (*r.aspects, *r.opinions))
 
 
-def test_empty_input_gives_empty_spans(tiny_model_dir):
-    assert load(tiny_model_dir)([]) == Extraction("", (), (), ())
+def test_empty_input_gives_empty_spans(bundled_model_dir):
+    assert load(bundled_model_dir)([]) == Extraction("", (), (), ())
 
 
-def test_bad_tokens_and_unknown_models_are_clear_errors(tiny_model_dir):
+def test_bad_tokens_and_unknown_models_are_clear_errors(bundled_model_dir):
     with pytest.raises(CoextractError, match="list of non-empty token strings"):
-        load(tiny_model_dir)(["a", ""])
+        load(bundled_model_dir)(["a", ""])
     with pytest.raises(CoextractError, match="no model 'nope'"):
         resolve_model("nope")
 
 
-def test_raw_text_spans_index_the_original_text(tiny_model_dir):
+def test_raw_text_spans_index_the_original_text(bundled_model_dir):
     text = "The PIZZA was great!!  But the waiter -- painfully slow :( Never again."
-    result = load(tiny_model_dir)(text)
+    result = load(bundled_model_dir)(text)
     assert result.text == text and "pizza" in result.tokens and "." not in result.tokens
+    assert [(s.text, s.start, s.end) for s in result.aspects] == [("PIZZA", 4, 9), ("waiter", 31, 37)]
+    assert [(s.text, s.start, s.end) for s in result.opinions] == [("great", 14, 19), ("slow", 51, 55)]
     for span in (*result.aspects, *result.opinions):
         assert text[span.start : span.end] == span.text
 
 
-def test_a_sentence_longer_than_a_window_is_tagged_not_dropped(tiny_model_dir):
+def test_a_sentence_longer_than_a_window_is_tagged_not_dropped(bundled_model_dir):
     words = ["the", "food", "was", "great", "and"] * 60  # 300 tokens, one sentence
-    result = load(tiny_model_dir)(" ".join(words))
+    result = load(bundled_model_dir)(" ".join(words))
     assert len(result.tokens) == 300
     assert max(s.end for s in result.opinions) > 1200  # found in the last window too
 
@@ -86,15 +98,15 @@ def test_a_sentence_longer_than_a_window_is_tagged_not_dropped(tiny_model_dir):
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.text(max_size=120), max_size=4))
 @example(UNICODE_CASES)
-def test_any_unicode_never_crashes_the_tagger(tiny_model_dir, texts):
-    tagger = load(tiny_model_dir)
+def test_any_unicode_never_crashes_the_tagger(bundled_model_dir, texts):
+    tagger = load(bundled_model_dir)
     for text, result in zip(texts, tagger.pipe(texts), strict=True):
         assert result.text == text
         for span in (*result.aspects, *result.opinions):
             assert text[span.start : span.end] == span.text and 0 <= span.score <= 1
 
 
-def test_runtime_runs_with_torch_hidden(tiny_model_dir):
+def test_runtime_runs_with_torch_hidden(bundled_model_dir):
     code = textwrap.dedent(
         f"""
         import sys
@@ -104,7 +116,7 @@ def test_runtime_runs_with_torch_hidden(tiny_model_dir):
                     raise ImportError("torch is hidden in this test")
         sys.meta_path.insert(0, NoTorch())
         import coextract
-        tagger = coextract.load({str(tiny_model_dir)!r})
+        tagger = coextract.load({str(bundled_model_dir)!r})
         print(tagger(["the", "pizza", "was", "great"]).text)
         assert not any(m == "torch" or m.startswith("torch.") for m in sys.modules)
         """
@@ -114,9 +126,53 @@ def test_runtime_runs_with_torch_hidden(tiny_model_dir):
     assert result.stdout.strip() == "the pizza was great"
 
 
-def test_a_one_megabyte_review_is_tagged(tiny_model_dir):
+@pytest.mark.slow
+def test_a_one_megabyte_review_is_tagged(bundled_model_dir):
     text = "The food was great but the service was slow. " * 25_000  # 1.1 MB, 25,000 sentences
-    result = load(tiny_model_dir)(text)
+    result = load(bundled_model_dir)(text)
     assert len(text) > 1_000_000 and len(result.tokens) == 25_000 * 9
     assert all(text[s.start : s.end] == s.text for s in result.opinions)
     assert result.opinions and result.opinions[-1].end > 1_000_000
+
+
+@pytest.mark.parametrize("threads", [1, 3])  # 3: a batch's rows run as three parts at once
+def test_results_do_not_depend_on_batching(bundled_model_dir, data_dir, threads):
+    tagger = load(bundled_model_dir, threads=threads)
+    sentences = [e.tokens for e in read_dataset(data_dir, "res14")["dev"][:60]]
+    batched = list(tagger.pipe(sentences, batch_size=32))
+    one_by_one = [tagger(s) for s in sentences]
+    spans = [[(s.text, s.start, s.end) for s in (*r.aspects, *r.opinions)] for r in batched]
+    assert spans == [[(s.text, s.start, s.end) for s in (*r.aspects, *r.opinions)] for r in one_by_one]
+    scores = [s.score for r in batched for s in (*r.aspects, *r.opinions)]
+    assert scores == pytest.approx([s.score for r in one_by_one for s in (*r.aspects, *r.opinions)], abs=1e-4)
+    probs_batched = tagger.predict(sentences, batch_size=60)
+    probs_single = [tagger.predict([s])[0] for s in sentences]
+    for a, b in zip(probs_batched, probs_single, strict=True):
+        assert np.allclose(a.aspect_probs, b.aspect_probs, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: (d / "meta.json").unlink(), "meta.json: missing"),
+        (lambda d: (d / "meta.json").write_text("{"), "not valid JSON"),
+        (
+            lambda d: (d / "model.onnx").write_bytes((d / "model.onnx").read_bytes()[:5000]),
+            "cannot be loaded",
+        ),
+        (lambda d: (d / "model.onnx").write_text("hello"), "cannot be loaded"),
+        (
+            lambda d: (d / "meta.json").write_text(
+                (d / "meta.json").read_text().replace('"<unk>"', '"<UNK>"')
+            ),
+            "vocabulary does not match its sha256",
+        ),
+    ],
+)
+def test_damaged_model_folders_give_clear_errors(bundled_model_dir, tmp_path, damage, message):
+    broken = tmp_path / "broken"
+    shutil.copytree(bundled_model_dir, broken)
+    damage(broken)
+    with pytest.raises(CoextractError, match=message) as info:
+        load(broken)
+    assert str(broken) in str(info.value)

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from coextract.errors import CoextractError
-from coextract.semeval import locate, parse_terms, read_cmla15, read_semeval14
+from coextract.evaluation.semeval import locate, parse_terms, read_cmla15, read_semeval14
 
 XML = """<?xml version="1.0" encoding="UTF-8"?>
 <sentences>
@@ -77,6 +77,7 @@ def test_raw_evaluation_command(tiny_model_dir, data_dir):
     assert report["aspect"]["n_gold"] == 543 and 0 <= report["opinion"]["f1"] <= 1
 
 
+@pytest.mark.slow
 def test_train_from_raw_semeval_files(tmp_path, data_dir):
     raw = data_dir.parent / "semeval-raw"
     out = tmp_path / "raw-run"

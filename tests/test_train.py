@@ -1,15 +1,16 @@
 """Integration: train a tiny model on a slice of res14, then use it like a user would."""
 
 import json
-import subprocess
 import sys
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from coextract.data import read_dataset  # noqa: E402
-from coextract.train import evaluate_model, load_run  # noqa: E402
+from coextract.evaluation.benchmark import read_dataset  # noqa: E402
+from coextract.training.checkpoint import load_run  # noqa: E402
+from coextract.training.train import evaluate_model  # noqa: E402
+from tests.conftest import coextract  # noqa: E402
 
 
 def test_loss_falls_and_training_f1_rises(tiny_run, data_dir):
@@ -45,7 +46,7 @@ def test_run_folder_contents(tiny_run, data_dir):
 
 
 def test_average_of_weights_is_the_elementwise_mean():
-    from coextract.train import average_weights
+    from coextract.training.train import average_weights
 
     states = [
         {"w": torch.tensor([1.0, 2.0])},
@@ -56,10 +57,10 @@ def test_average_of_weights_is_the_elementwise_mean():
 
 
 def test_averaged_weights_are_kept_only_when_dev_prefers_them(data_dir):
-    from coextract.data import read_vocabulary
-    from coextract.features import Featurizer
-    from coextract.model import CMLA, CMLAConfig
-    from coextract.train import keep_best_or_average
+    from coextract.evaluation.benchmark import read_vocabulary
+    from coextract.runtime.features import Featurizer
+    from coextract.training.model import CMLA, CMLAConfig
+    from coextract.training.train import keep_best_or_average
     from tests.conftest import TINY_MODEL
 
     dev = read_dataset(data_dir, "res14")["dev"][:50]
@@ -82,19 +83,13 @@ def test_averaged_weights_are_kept_only_when_dev_prefers_them(data_dir):
 
 
 def test_training_is_deterministic(tiny_run, data_dir, tmp_path):
-    from coextract.train import train
+    from coextract.training.train import train
     from tests.conftest import tiny_config
 
     config = tiny_config(max_epochs=2)
     again = train(config, data_dir, tmp_path / "again")
     _, first = tiny_run
     assert [e["loss"] for e in again["history"]] == [e["loss"] for e in first["history"][:2]]
-
-
-def coextract(*args, **kwargs):
-    return subprocess.run(
-        [sys.executable, "-m", "coextract", *args], capture_output=True, text=True, **kwargs
-    )
 
 
 def test_evaluate_json_matches_the_documented_shape(tiny_run, data_dir):
@@ -123,6 +118,7 @@ def test_evaluate_json_matches_the_documented_shape(tiny_run, data_dir):
     assert "precision" in table.stdout and "aspect" in table.stdout
 
 
+@pytest.mark.slow
 def test_train_command_end_to_end(data_dir, tmp_path):
     out = tmp_path / "run"
     args = [
@@ -181,8 +177,9 @@ def test_corrupt_checkpoint_is_a_clear_error(tiny_run, tmp_path, data_dir):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_moving_average_of_weights_is_what_gets_saved(data_dir, tmp_path):
-    from coextract.train import train
+    from coextract.training.train import train
     from tests.conftest import tiny_config
 
     plain = train(tiny_config(max_epochs=1), data_dir, tmp_path / "plain")

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from coextract.errors import CoextractError
+from coextract.runtime.features import PAD, UNK
 
 DATASETS = ("res14", "lap14", "res15")
 SPLITS = ("train", "dev", "test")
 DATA_ENV = "COEXTRACT_DATA"
-PAD, UNK = "<pad>", "<unk>"
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def default_data_dir() -> Path:
     """
     if os.environ.get(DATA_ENV):
         return Path(os.environ[DATA_ENV])
-    repo_root = Path(__file__).resolve().parents[1]
+    repo_root = Path(__file__).resolve().parents[2]  # coextract/evaluation/benchmark.py -> the repository
     for base in (repo_root, Path.cwd()):
         candidate = base.parent / "shared" / "data" / "absa"
         if candidate.is_dir():

@@ -4,8 +4,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from coextract.documents import tokens_document, windows
-from coextract.text import documents
+from coextract.runtime.documents import tokens_document, windows
+from coextract.runtime.preprocess import documents
+from tests.conftest import UNICODE_CASES
 
 
 def model_words(text: str) -> list[str]:
@@ -57,19 +58,6 @@ def test_windows_cover_every_token_once():
     assert [t for p in pieces for t in p] == list(sentence)
 
 
-UNICODE_CASES = [
-    "",
-    "   \n\t ",
-    "Great pizza 🍕🍕!! 👍🏽 would come back",  # emoji, skin-tone modifier
-    "Cafe\u0301 au lait was superb",  # combining accent
-    "拉面很好吃，服务一般。",  # CJK
-    "الخدمة ممتازة والطعام لذيذ",  # right-to-left
-    "bad\x00service\x07here\u200b\u202e!",  # control and format characters
-    "a" * 5000 + " is great",  # a very long word
-    "\ud800 lone surrogate",
-]
-
-
 @settings(max_examples=200)
 @given(st.text(max_size=300))
 @example(UNICODE_CASES[0])
@@ -93,7 +81,7 @@ def test_any_unicode_text_gives_offsets_that_index_it(text):
 
 
 def test_pipeline_is_rebuilt_when_its_vocabulary_grows_and_tokens_stay_the_same(monkeypatch):
-    from coextract import text
+    from coextract.runtime import preprocess as text
 
     reviews = ["The pizza was great, but the waiter was painfully slow!", "Battery life: 4gb... doesnt last."]
     before = list(documents(reviews))

@@ -9,8 +9,8 @@ by `pipelines/preprocess.cfg`, needing no downloaded model):
   inside a word does not split it ("straight-forward", "dv4-1222nr"), runs of
   commas do, units stay on their numbers ("4gb"), and apostrophe-less spellings
   stay whole ("doesnt"; but "cannot" is "can not"), as in the benchmark.
-- `coextract_normalizer`: gives each token the text the model sees
-  (`token._.model_text`): lower-cased; emoticons become "SMILE"; a closing double
+- `coextract_normalizer`: gives each token the text the model sees (a list in
+  `doc.user_data[MODEL_TEXT]`, read by `model_tokens`): lower-cased; emoticons become "SMILE"; a closing double
   quote becomes "''"; opening quotes, "$" and sentence punctuation (. ? : ; ...)
   are left out (`None`). Offsets always come from the original text.
 """
@@ -27,7 +27,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Token
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex, registry
 
-from coextract.documents import Document, ModelToken
+from coextract.runtime.documents import Document, ModelToken
+from coextract.runtime.sizes import PREPROCESS_BATCH
 
 DROPPED = re.compile(r"^(?:[.?:;…]+|\$|``)$")
 SURROGATES = re.compile("[\ud800-\udfff]")
@@ -39,15 +40,6 @@ NOT_EMOTICONS = {"):", "(:", ")-:", "(-:", "(=", "[:", "[=", "]=", "(;", "(-;", 
 # key, because setting spaCy extension attributes token by token cost more than tokenizing.
 MODEL_TEXT = "coextract_model_text"
 MAX_VOCABULARY = 100_000  # strings in spaCy's vocabulary before the pipeline is rebuilt (about 30 MB)
-
-
-def token_model_text(token: Token) -> str | None:
-    texts = token.doc.user_data.get(MODEL_TEXT)
-    return texts[token.i] if texts is not None else None
-
-
-if not Token.has_extension("model_text"):
-    Token.set_extension("model_text", getter=token_model_text)
 
 
 def review_infixes(infixes: Iterable[str]) -> list[str]:
@@ -119,7 +111,7 @@ def model_text(token: Token) -> str | None:
 
 @Language.component("coextract_normalizer")
 def normalize(doc: Doc) -> Doc:
-    """Give every token its `token._.model_text` (see `model_text`)."""
+    """Record what the model reads for every token (see `model_text`) in `doc.user_data`."""
     words = map(doc.vocab.strings.__getitem__, doc.to_array(ORTH).tolist())
     # Plain words and numbers (most tokens) skip building a spaCy Token object.
     doc.user_data[MODEL_TEXT] = [
@@ -167,7 +159,7 @@ def encodable(text: str) -> str:
     return SURROGATES.sub("\ufffd", text)
 
 
-def documents(texts: Iterable[str], batch_size: int = 256) -> Iterator[Document]:
+def documents(texts: Iterable[str], batch_size: int = PREPROCESS_BATCH) -> Iterator[Document]:
     """Raw texts as `Document`s, in order; offsets index the texts as given.
 
     spaCy keeps every new word in its vocabulary for the life of the pipeline, so

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coextract.features import Batch, Featurizer
-from coextract.tagging import best_tags_batch
+from coextract.runtime.decoding import best_tags_batch
+from coextract.runtime.features import Batch, Featurizer
+from coextract.runtime.sizes import PIPE_BATCH, TOKENS_PER_ROW
 
 Backend = Callable[[Batch], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
@@ -26,13 +27,6 @@ class SentencePrediction:
     attentions: np.ndarray  # (2, L, T): aspect side, opinion side
     aspect_tags: list[int]  # decoded with `tagging.best_tags`
     opinion_tags: list[int]
-
-
-# A batch holds at most `batch_size` sentences and at most `batch_size * TOKENS_PER_ROW`
-# padded tokens. Without the token cap, the rare batch of long sentences sets the size of
-# onnxruntime's memory arena, which then grows with the corpus as longer batches turn up
-# (benchmarks/README.md, batch tagging).
-TOKENS_PER_ROW = 32
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
@@ -52,7 +46,7 @@ def predict_sentences(
     backend: Backend,
     featurizer: Featurizer,
     sentences: Sequence[Sequence[str]],
-    batch_size: int = 256,
+    batch_size: int = PIPE_BATCH,
 ) -> list[SentencePrediction]:
     """Predictions for tokenized `sentences` (none empty), in their input order."""
     results: list[SentencePrediction | None] = [None] * len(sentences)

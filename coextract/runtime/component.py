@@ -17,14 +17,22 @@ from spacy.language import Language
 from spacy.tokens import Doc, SpanGroup
 from spacy.util import minibatch
 
-from coextract.runtime import Extraction, Span, Tagger, load
+from coextract.runtime.sizes import PIPE_BATCH
+from coextract.runtime.tagger import Extraction, Span, Tagger, load
 
 
 class CoextractComponent:
     """Finds terms with an ONNX tagger and writes them to `doc.spans`."""
 
     def __init__(
-        self, name: str, model: str, aspects_key: str, opinions_key: str, threads: int | None, batch_size: int
+        self,
+        *,
+        name: str = "coextract",
+        model: str = "restaurant",
+        aspects_key: str = "aspects",
+        opinions_key: str = "opinions",
+        threads: int | None = None,
+        batch_size: int = PIPE_BATCH,
     ) -> None:
         self.name = name
         self.model = model
@@ -45,8 +53,8 @@ class CoextractComponent:
         return {**self.__dict__, "_tagger": None}
 
     def predict(self, docs: Iterable[Doc]) -> list[Extraction]:
-        """The extractions of `docs`' texts."""
-        return list(self.tagger.pipe([doc.text for doc in docs], batch_size=self.batch_size))
+        """The extractions of `docs`' texts, tagged in model batches of `batch_size` sentences."""
+        return self.tagger.tag_batch([doc.text for doc in docs], batch_size=self.batch_size)
 
     def set_annotations(self, docs: Iterable[Doc], extractions: Iterable[Extraction]) -> None:
         """Put each extraction's terms on its doc as `SpanGroup`s with scores in `attrs`."""
@@ -58,7 +66,8 @@ class CoextractComponent:
         self.set_annotations([doc], self.predict([doc]))
         return doc
 
-    def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+    def pipe(self, docs: Iterable[Doc], *, batch_size: int = PIPE_BATCH) -> Iterator[Doc]:
+        """Tag docs `batch_size` at a time (spaCy passes `nlp.pipe`'s batch size)."""
         for batch in minibatch(docs, size=batch_size):
             self.set_annotations(batch, self.predict(batch))
             yield from batch
@@ -82,12 +91,13 @@ def span_group(doc: Doc, key: str, spans: Iterable[Span]) -> SpanGroup:
         "aspects_key": "aspects",
         "opinions_key": "opinions",
         "threads": None,
-        "batch_size": 256,
+        "batch_size": PIPE_BATCH,
     },
 )
 def make_coextract(
     nlp: Language,
     name: str,
+    *,
     model: str,
     aspects_key: str,
     opinions_key: str,
@@ -95,4 +105,11 @@ def make_coextract(
     batch_size: int,
 ) -> CoextractComponent:
     """The `coextract` factory: `model` is a bundled name or alias, or a model folder."""
-    return CoextractComponent(name, model, aspects_key, opinions_key, threads, batch_size)
+    return CoextractComponent(
+        name=name,
+        model=model,
+        aspects_key=aspects_key,
+        opinions_key=opinions_key,
+        threads=threads,
+        batch_size=batch_size,
+    )

@@ -1,40 +1,33 @@
-"""Tag reviews with an exported model on onnxruntime. Imports no torch.
+"""Tag reviews with an exported model on onnxruntime: the `Tagger`. Imports no torch.
 
-A model folder (written by `coextract export`) holds `model.onnx` and
-`meta.json`: the vocabulary, the sub-word hashing, the label scheme and the
-scores the model earned. `load` checks that they belong together before any
-sentence is tagged, because a model fed the wrong ids fails silently.
+`load` finds a model folder (`model_folder`), checks that its files belong
+together, and returns a `Tagger`. A tagger turns raw texts or token lists into
+`Extraction`s: the text goes through the spaCy preprocessor (`preprocess`), its
+sentences through the model in batches (`predict`), and the decoded BIO tags
+become character `Span`s over the original text.
 
 Span scores: a term's score is the mean, over its tokens, of the probability the
 model gave the tag the term was decoded from (B on its first token, I on the
-others), rounded to 4 decimals so that it does not change with batch
-composition. It is in [0, 1] and can be used to trade precision for recall.
+others), rounded to 4 decimals. It is in [0, 1] and can be used to trade
+precision for recall.
 """
 
-import hashlib
-import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from importlib import resources
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
-from coextract.documents import Document, ModelToken, tokens_document, windows
 from coextract.errors import CoextractError
-from coextract.features import SUBWORD_FEATURES, Batch, Featurizer
-from coextract.predict import SentencePrediction, predict_sentences
-from coextract.tagging import B, I, tags_to_spans
-
-FORMAT = "coextract-onnx/1"
-ALIASES = {"restaurant": "res14", "laptop": "lap14"}
-INPUTS = ("word_ids", "subword_ids", "mask")
-OUTPUTS = ("aspect_probs", "opinion_probs", "aspect_attention", "opinion_attention")
-PART_ROWS = 32  # most sentences per onnxruntime call; see Tagger.backend
+from coextract.runtime.decoding import B, I, tags_to_spans
+from coextract.runtime.documents import Document, ModelToken, tokens_document, windows
+from coextract.runtime.features import Batch, Featurizer
+from coextract.runtime.model_folder import open_session, read_meta, resolve_model
+from coextract.runtime.predict import SentencePrediction, predict_sentences
+from coextract.runtime.sizes import PART_ROWS, PIPE_BATCH, PIPE_CHUNK
 
 
 @dataclass(frozen=True)
@@ -58,69 +51,6 @@ class Extraction:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def vocabulary_hash(vocabulary: Sequence[str]) -> str:
-    return hashlib.sha256("\n".join(vocabulary).encode("utf-8")).hexdigest()
-
-
-def bundled_models() -> dict[str, Path]:
-    """Bundled model folders by name (`res14`, ...), shipped as package data."""
-    root = Path(str(resources.files("coextract.models")))
-    return {p.name: p for p in sorted(root.iterdir()) if (p / "meta.json").is_file()}
-
-
-def resolve_model(name_or_path: str | Path) -> Path:
-    """A bundled model name or alias, or a model folder, as a folder path."""
-    bundled = bundled_models()
-    name = ALIASES.get(str(name_or_path), str(name_or_path))
-    if name in bundled:
-        return bundled[name]
-    path = Path(name_or_path)
-    if path.is_dir():
-        return path
-    known = ", ".join([*ALIASES, *bundled])
-    raise CoextractError(f"no model {str(name_or_path)!r}: not a bundled model ({known}) nor a folder")
-
-
-def read_meta(model_dir: Path) -> dict:
-    path = model_dir / "meta.json"
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CoextractError(
-            f"{path}: missing; a model folder needs the meta.json written by 'coextract export'"
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CoextractError(f"{path}: not valid JSON ({err})") from None
-    missing = {"format", "vocabulary", "vocabulary_sha256", "n_buckets", "subword_features"} - set(meta)
-    if missing or meta.get("format") != FORMAT:
-        raise CoextractError(
-            f"{path}: not {FORMAT} metadata (missing: {', '.join(sorted(missing)) or 'format'})"
-        )
-    if vocabulary_hash(meta["vocabulary"]) != meta["vocabulary_sha256"]:
-        raise CoextractError(f"{path}: vocabulary does not match its sha256; the file was altered or damaged")
-    if tuple(meta["subword_features"]) != SUBWORD_FEATURES[: len(meta["subword_features"])]:
-        raise CoextractError(f"{path}: sub-word features {meta['subword_features']} are not this version's")
-    return meta
-
-
-def open_session(path: Path) -> ort.InferenceSession:
-    """A one-thread session; `Tagger` gets its parallelism by running several at once."""
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    try:
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as err:  # onnxruntime raises its own types for missing, truncated or foreign files
-        raise CoextractError(
-            f"{path}: cannot be loaded as an ONNX model ({type(err).__name__}: {err})"
-        ) from None
-    names = tuple(o.name for o in session.get_outputs())
-    if names != OUTPUTS:
-        raise CoextractError(f"{path}: outputs {names} are not a coextract model's {OUTPUTS}")
-    return session
 
 
 def term_spans(probs: np.ndarray, tags: Sequence[int]) -> list[tuple[int, int, float]]:
@@ -159,9 +89,8 @@ class Tagger:
         The batch's rows are split into parts, one per thread and at most
         PART_ROWS each, and the parts run at once (onnxruntime releases the GIL).
         The model's small recurrent steps gain little from onnxruntime's own
-        intra-op threads, while splitting the rows scales with the cores; and
-        32-row parts keep each step's data in cache (at batch 256, one thread:
-        3,973 sentences/s against 3,705 in one call; benchmarks/README.md).
+        intra-op threads, while splitting the rows scales with the cores, and
+        small parts keep each step's data in cache (benchmarks/README.md).
         """
         rows = batch.mask.shape[0]
         step = max(1, min(PART_ROWS, -(-rows // self.threads)))  # rows per part
@@ -186,21 +115,31 @@ class Tagger:
         aspect_probs, opinion_probs, aspect_att, opinion_att = self.session.run(None, feeds)
         return aspect_probs, opinion_probs, np.stack([aspect_att, opinion_att], axis=1)
 
-    def predict(self, sentences: Sequence[Sequence[str]], batch_size: int = 256) -> list[SentencePrediction]:
+    def predict(
+        self, sentences: Sequence[Sequence[str]], batch_size: int = PIPE_BATCH
+    ) -> list[SentencePrediction]:
         """Per-token probabilities and attention for tokenized sentences (none empty)."""
         return predict_sentences(self.backend, self.featurizer, sentences, batch_size)
 
     def __call__(self, text: str | Sequence[str]) -> Extraction:
         """The terms of one review: raw text, or a list of tokens."""
-        return next(self.pipe([text]))
+        return self.tag_batch([text])[0]
 
-    def pipe(self, inputs: Iterable[str | Sequence[str]], batch_size: int = 256) -> Iterator[Extraction]:
-        """Extractions for `inputs` (raw texts or token lists), in order, `8 * batch_size` at a time."""
+    def pipe(
+        self, inputs: Iterable[str | Sequence[str]], batch_size: int = PIPE_BATCH
+    ) -> Iterator[Extraction]:
+        """Extractions for `inputs` (raw texts or token lists), in order, `PIPE_CHUNK * batch_size` at a time."""
         inputs = iter(inputs)
-        while chunk := list(islice(inputs, 8 * batch_size)):
-            yield from self.extract(as_documents(chunk), batch_size)
+        while chunk := list(islice(inputs, PIPE_CHUNK * batch_size)):
+            yield from self.tag_batch(chunk, batch_size)
 
-    def extract(self, documents: Sequence[Document], batch_size: int = 256) -> Iterator[Extraction]:
+    def tag_batch(
+        self, inputs: Sequence[str | Sequence[str]], batch_size: int = PIPE_BATCH
+    ) -> list[Extraction]:
+        """Extractions for all of `inputs` at once: for callers that chunk their input themselves."""
+        return list(self.extract(as_documents(inputs), batch_size))
+
+    def extract(self, documents: Sequence[Document], batch_size: int = PIPE_BATCH) -> Iterator[Extraction]:
         """Tag every window of every sentence in one go, then hand each document its spans."""
         pieces = [
             (d, list(w))
@@ -236,7 +175,7 @@ def as_documents(inputs: Sequence[str | Sequence[str]]) -> list[Document]:
 
 
 def text_documents(texts: list[str]) -> list[Document]:
-    from coextract.text import documents  # spaCy loads only when raw text arrives
+    from coextract.runtime.preprocess import documents  # spaCy loads only when raw text arrives
 
     return list(documents(texts))
 

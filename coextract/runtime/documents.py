@@ -1,6 +1,6 @@
 """A review as the model reads it: its text, and its sentences as tokens with offsets.
 
-Raw text becomes a `Document` through the spaCy preprocessor (`coextract.text`);
+Raw text becomes a `Document` through the spaCy preprocessor (`coextract.runtime.preprocess`);
 a pre-tokenized input becomes one through `tokens_document`, which lays the
 tokens out with single spaces. Either way every token knows its character
 offsets, so every predicted span maps back into the original text.

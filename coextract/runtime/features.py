@@ -18,8 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from coextract.data import PAD, UNK
-
+PAD, UNK = "<pad>", "<unk>"  # the first word of every vocabulary, and the word for all others
 SUBWORD_FEATURES = ("prefix2", "prefix3", "suffix2", "suffix3", "suffix4", "shape")
 
 

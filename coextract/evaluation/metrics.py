@@ -8,7 +8,7 @@ sentence, as in every paper this project compares with.
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-from coextract.tagging import tags_to_spans
+from coextract.runtime.decoding import tags_to_spans
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,13 @@ times takes its first k occurrences. A term that cannot be found is counted in
 """
 
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from coextract.data import Example
+from coextract.corpus.readers import xml_sentences
 from coextract.errors import CoextractError
-from coextract.tagging import spans_to_tags
+from coextract.evaluation.benchmark import Example
+from coextract.runtime.decoding import spans_to_tags
 
 
 @dataclass(frozen=True)
@@ -65,23 +65,17 @@ def parse_terms(field: str) -> list[str]:
 def read_semeval14(xml_path: Path | str, opinions_path: Path | str) -> list[RawExample]:
     """Sentences of a SemEval-2014 XML file with Wang et al.'s opinions for it."""
     xml_path, opinions_path = Path(xml_path), Path(opinions_path)
-    try:
-        sentences = list(ET.parse(xml_path).getroot().iter("sentence"))
-    except FileNotFoundError:
-        raise CoextractError(f"{xml_path}: file not found") from None
-    except ET.ParseError as err:
-        raise CoextractError(f"{xml_path}: not valid XML ({err})") from None
     opinion_lines = _lines(opinions_path)
+    sentences = [(s.findtext("text") or "", s.findall(".//aspectTerm")) for s in xml_sentences(str(xml_path))]
     if len(opinion_lines) != len(sentences):
         raise CoextractError(
             f"{opinions_path}: {len(opinion_lines)} lines for the {len(sentences)} sentences of {xml_path}; "
             "it needs one line per <sentence>, in order"
         )
     examples = []
-    for i, (sentence, opinion_line) in enumerate(zip(sentences, opinion_lines, strict=True)):
-        text = sentence.findtext("text") or ""
+    for i, ((text, terms), opinion_line) in enumerate(zip(sentences, opinion_lines, strict=True)):
         aspects = []
-        for term in sentence.iter("aspectTerm"):
+        for term in terms:
             start, end = int(term.get("from")), int(term.get("to"))
             if text[start:end] != term.get("term"):
                 raise CoextractError(
@@ -128,7 +122,7 @@ def align(examples: list[RawExample]) -> tuple[list[Example], list[str]]:
     expressed in BIO tags: it is left out and reported in the returned problems,
     as is a review with no tokens at all and every term that was never located.
     """
-    from coextract.text import documents  # spaCy only when raw text is read
+    from coextract.runtime.preprocess import documents  # spaCy only when raw text is read
 
     aligned, problems = [], []
     for i, (raw, doc) in enumerate(zip(examples, documents([e.text for e in examples]), strict=True)):

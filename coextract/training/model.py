@@ -18,6 +18,9 @@ word vectors, mini-batches with Adam.
 
 Padding is masked out everywhere (packed GRUs, attention softmax, loss), so a
 sentence's output never depends on the rest of its batch.
+
+Over 250 lines because the whole network stays in one module, read top to
+bottom as the maths above (in the spirit of nanoGPT's model.py).
 """
 
 import math
@@ -117,7 +120,6 @@ class CoupledAttention(nn.Module):
 
     def __init__(self, dim: int, n_slices: int) -> None:
         super().__init__()
-        self.n_slices = n_slices
         self.tensors = nn.Parameter(torch.empty(4, n_slices, dim, dim))  # G^a, D^a, G^p, D^p
 
     def forward(self, h: torch.Tensor, u_a: torch.Tensor, u_p: torch.Tensor):
@@ -153,6 +155,14 @@ class AttentionSide(nn.Module):
 
 
 class CMLA(nn.Module):
+    """The whole network: embeddings and n-gram convolutions, the GRU encoder, L
+    layers of coupled attention on both sides, and a BIO head per side.
+
+    `forward` maps padded token ids to per-token logits and the attention weights
+    of every layer (drawn in `notebooks/attention.ipynb`); `loss` is what training
+    minimises. The module docstring gives the maths line by line.
+    """
+
     def __init__(self, config: CMLAConfig) -> None:
         super().__init__()
         self.config = config

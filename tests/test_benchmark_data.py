@@ -1,9 +1,13 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from coextract.data import (
+from coextract.errors import CoextractError
+from coextract.evaluation.benchmark import (
     UNK,
     Example,
     dataset_dir,
@@ -13,7 +17,6 @@ from coextract.data import (
     read_vocabulary,
     read_word_vectors,
 )
-from coextract.errors import CoextractError
 
 
 def write_split(folder: Path, sentences, targets, opinions) -> Path:
@@ -79,3 +82,14 @@ def test_vocabulary_and_vectors_line_up(data_dir):
 def test_fingerprint_is_stable_and_per_dataset(data_dir):
     assert fingerprint(data_dir, "res14") == fingerprint(data_dir, "res14")
     assert fingerprint(data_dir, "res14") != fingerprint(data_dir, "lap14")
+
+
+def test_the_default_data_folder_is_found_beside_the_repository_from_any_folder(data_dir, tmp_path):
+    # The notebooks run from notebooks/, the CLI from anywhere: the default must not depend on the cwd.
+    env = {k: v for k, v in os.environ.items() if k != "COEXTRACT_DATA"}
+    code = "from coextract.evaluation.benchmark import default_data_dir; print(default_data_dir())"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()) == Path(__file__).resolve().parents[2] / "shared" / "data" / "absa"

@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis.extra.numpy import arrays
 
-from coextract.tagging import B, I, O, best_tags, best_tags_batch, spans_to_tags, tags_to_spans
+from coextract.runtime.decoding import B, I, O, best_tags, best_tags_batch, spans_to_tags, tags_to_spans
 
 
 def test_single_and_multi_token_terms():

@@ -1,0 +1,147 @@
+"""`coextract train` and `coextract export`: the commands that need torch (the [train] extra)."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from coextract.cli.common import DATASET_HELP, add_data_dir, add_raw_files, raw_files
+from coextract.errors import CoextractError
+from coextract.evaluation.benchmark import default_data_dir
+
+
+def int_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(k) for k in text.split(",") if k)
+
+
+def str_tuple(text: str) -> tuple[str, ...]:
+    return tuple(k for k in text.split(",") if k)
+
+
+# Hyper-parameter flags: (field, type, help). Each flag is named after its
+# TrainConfig or CMLAConfig field; one left out keeps the dataset's dev-chosen value.
+TRAIN_FLAGS = [
+    ("embeddings", str_tuple, "comma-separated pre-trained vectors: domain, glove (res15 has glove)"),
+    ("max_epochs", int, "maximum epochs"),
+    ("patience", int, "epochs without dev gain before stopping"),
+    ("batch_size", int, "sentences per batch"),
+    ("learning_rate", float, "Adam learning rate"),
+    ("ema_decay", float, "decay of a moving average of the weights that is evaluated and kept (0 = off)"),
+    ("average_top", int, "also try the mean weights of the N best epochs, kept if dev prefers it (0 = off)"),
+    ("max_train_sentences", int, "use only the first N training sentences (for quick checks)"),
+]
+MODEL_FLAGS = [
+    ("hidden_dim", int, "encoder GRU size per direction"),
+    ("inner_dim", int, "size per direction of the GRU over attention compositions"),
+    ("n_slices", int, "K, slices per attention tensor"),
+    ("n_layers", int, "L, attention layers"),
+    ("dropout", float, "dropout rate"),
+    ("n_buckets", int, "sub-word hash table size (0 = word vectors only)"),
+    ("conv_kernels", int_tuple, "comma-separated widths of convolutions before the encoder ('' = none)"),
+    ("conv_dim", int, "filters per convolution width"),
+    (
+        "bidirectional",
+        argparse.BooleanOptionalAction,
+        "bidirectional GRUs (--no-bidirectional: forward only, as in the paper)",
+    ),
+    ("freeze_embeddings", argparse.BooleanOptionalAction, "keep the pre-trained word vectors fixed"),
+]
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from coextract.training.config import recommended_config
+    from coextract.training.train import train  # torch only when training
+
+    output = Path(args.output)
+    if (output / "model.pt").exists() and not args.overwrite:
+        raise CoextractError(f"{output} already holds a trained model; pass --overwrite to replace it")
+    config = recommended_config(args.dataset)
+    config.seed = args.seed
+    config.raw_files = raw_files(args)
+    for field, _, _ in TRAIN_FLAGS:
+        if hasattr(args, field):
+            setattr(config, field, getattr(args, field))
+    config.model.update({field: getattr(args, field) for field, _, _ in MODEL_FLAGS if hasattr(args, field)})
+    metrics = train(config, args.data_dir or default_data_dir(), output)
+    print(
+        f"best epoch {metrics['best_epoch']}: test F1 aspect {100 * metrics['test']['aspect']['f1']:.2f}"
+        f"  opinion {100 * metrics['test']['opinion']['f1']:.2f}  ({metrics['train_seconds']:.0f}s)"
+        f"; saved to {output}",
+        file=sys.stderr,
+    )
+
+
+def add_flags(group, flags) -> None:
+    for field, kind, text in flags:
+        flag = "--" + field.replace("_", "-")
+        if kind is argparse.BooleanOptionalAction:
+            group.add_argument(flag, dest=field, action=kind, default=argparse.SUPPRESS, help=text)
+        else:
+            group.add_argument(flag, dest=field, type=kind, default=argparse.SUPPRESS, help=text)
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from coextract.training.export import export_run
+
+    meta = export_run(args.run_dir, args.output, args.data_dir or default_data_dir(), args.quantize)
+    test = meta["onnx_scores"]["test"]
+    print(
+        f"exported to {args.output}: dev verified ({meta['verification']['tag_mismatches']} tags differ, "
+        f"largest probability difference {meta['verification']['max_prob_diff']:.1e}); onnxruntime test F1 "
+        f"aspect {100 * test['aspect']['f1']:.2f} opinion {100 * test['opinion']['f1']:.2f}",
+        file=sys.stderr,
+    )
+    if "int8" in meta:
+        int8 = meta["int8"]
+        verdict = "kept" if int8["shipped"] else "not kept"
+        print(
+            f"int8 model {verdict}: largest F1 loss {100 * int8['largest_f1_loss']:.2f} points, "
+            f"{int8['speedup_vs_fp32']:.2f}x fp32 speed",
+            file=sys.stderr,
+        )
+
+
+def add_train_parser(commands) -> None:
+    """The `coextract train` command."""
+    train = commands.add_parser(
+        "train",
+        help="train CMLA on a benchmark dataset",
+        description="Train CMLA on one benchmark dataset. The epoch with the best dev "
+        "aspect F1 + opinion F1 is kept (early stopping on dev); test is scored once "
+        "with it. Writes model.pt, config.json and metrics.json into --output.",
+    )
+    train.add_argument("--dataset", required=True, help=DATASET_HELP)
+    train.add_argument("--seed", type=int, default=1)
+    train.add_argument("--output", required=True, help="run folder to write")
+    train.add_argument("--overwrite", action="store_true", help="replace a model in --output")
+    add_data_dir(train)
+    add_raw_files(
+        train,
+        "raw text: train (80 %) and select (20 %) on raw SemEval files through the spaCy preprocessing, "
+        "with --dataset's vocabulary and vectors; test stays the benchmark's",
+    )
+    add_flags(
+        train.add_argument_group("training (defaults: chosen on dev per dataset, see benchmarks/README.md)"),
+        TRAIN_FLAGS,
+    )
+    add_flags(train.add_argument_group("model (defaults: chosen on dev per dataset)"), MODEL_FLAGS)
+    train.set_defaults(func=cmd_train)
+
+
+def add_export_parser(commands) -> None:
+    """The `coextract export` command."""
+    export = commands.add_parser(
+        "export",
+        help="export a trained run to ONNX",
+        description="Export a run folder to ONNX (model.onnx, meta.json, MODEL_CARD.md). "
+        "Torch and onnxruntime are run on the whole dev set; the export fails if any tag "
+        "differs or a probability differs by more than 1e-4.",
+    )
+    export.add_argument("run_dir", type=Path, help="run folder from 'coextract train'")
+    export.add_argument("--output", type=Path, required=True, help="model folder to write (replaced)")
+    export.add_argument(
+        "--quantize",
+        action="store_true",
+        help="also write an int8 model; kept only if test F1 stays within 0.5 points and it is faster",
+    )
+    add_data_dir(export)
+    export.set_defaults(func=cmd_export)

@@ -1,0 +1,86 @@
+"""A model folder: find it by name or path, read and check its files, open its ONNX graph.
+
+A model folder (written by `coextract export`, or bundled as package data) holds
+`model.onnx` and `meta.json`: the vocabulary, the sub-word hashing, the label
+scheme and the scores the model earned. Everything here fails with a
+`CoextractError` naming the file, because a model fed the wrong ids fails silently.
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import onnxruntime as ort
+
+from coextract.errors import CoextractError
+from coextract.runtime.features import SUBWORD_FEATURES
+
+FORMAT = "coextract-onnx/1"
+ALIASES = {"restaurant": "res14", "laptop": "lap14"}
+INPUTS = ("word_ids", "subword_ids", "mask")
+OUTPUTS = ("aspect_probs", "opinion_probs", "aspect_attention", "opinion_attention")
+
+
+def vocabulary_hash(vocabulary: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(vocabulary).encode("utf-8")).hexdigest()
+
+
+def bundled_models() -> dict[str, Path]:
+    """Bundled model folders by name (`res14`, ...), shipped as package data."""
+    root = Path(str(resources.files("coextract.models")))
+    return {p.name: p for p in sorted(root.iterdir()) if (p / "meta.json").is_file()}
+
+
+def resolve_model(name_or_path: str | Path) -> Path:
+    """A bundled model name or alias, or a model folder, as a folder path."""
+    bundled = bundled_models()
+    name = ALIASES.get(str(name_or_path), str(name_or_path))
+    if name in bundled:
+        return bundled[name]
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    known = ", ".join([*ALIASES, *bundled])
+    raise CoextractError(f"no model {str(name_or_path)!r}: not a bundled model ({known}) nor a folder")
+
+
+def read_meta(model_dir: Path) -> dict:
+    path = model_dir / "meta.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CoextractError(
+            f"{path}: missing; a model folder needs the meta.json written by 'coextract export'"
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CoextractError(f"{path}: not valid JSON ({err})") from None
+    missing = {"format", "vocabulary", "vocabulary_sha256", "n_buckets", "subword_features"} - set(meta)
+    if missing or meta.get("format") != FORMAT:
+        raise CoextractError(
+            f"{path}: not {FORMAT} metadata (missing: {', '.join(sorted(missing)) or 'format'})"
+        )
+    if vocabulary_hash(meta["vocabulary"]) != meta["vocabulary_sha256"]:
+        raise CoextractError(f"{path}: vocabulary does not match its sha256; the file was altered or damaged")
+    if tuple(meta["subword_features"]) != SUBWORD_FEATURES[: len(meta["subword_features"])]:
+        raise CoextractError(f"{path}: sub-word features {meta['subword_features']} are not this version's")
+    return meta
+
+
+def open_session(path: Path) -> ort.InferenceSession:
+    """A one-thread session; `Tagger` gets its parallelism by running several at once."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own types for missing, truncated or foreign files
+        raise CoextractError(
+            f"{path}: cannot be loaded as an ONNX model ({type(err).__name__}: {err})"
+        ) from None
+    names = tuple(o.name for o in session.get_outputs())
+    if names != OUTPUTS:
+        raise CoextractError(f"{path}: outputs {names} are not a coextract model's {OUTPUTS}")
+    return session

@@ -1,0 +1,88 @@
+"""A training run folder: write it, read it back, and run its model as a `predict.Backend`.
+
+A run folder holds everything needed to use or audit the model:
+
+- `model.pt`: the weights, a plain state dict (`torch.load(..., weights_only=True)`).
+- `config.json`: model and training hyper-parameters, the vocabulary, the seed,
+  the dataset and a sha256 fingerprint of the training data.
+- `metrics.json`: dev and test scores of the selected epoch and per-epoch history.
+
+Training writes it (`save_run`); evaluation, export and the benchmarks read it (`load_run`).
+"""
+
+import json
+from pathlib import Path
+
+import torch
+
+from coextract.errors import CoextractError
+from coextract.runtime.features import Batch, Featurizer
+from coextract.runtime.predict import Backend
+from coextract.training.model import CMLA, CMLAConfig
+from coextract.version import __version__
+
+RUN_CONFIG, WEIGHTS, METRICS = "config.json", "model.pt", "metrics.json"
+
+
+def to_tensors(batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return (
+        torch.from_numpy(batch.word_ids),
+        torch.from_numpy(batch.subword_ids),
+        torch.from_numpy(batch.mask),
+    )
+
+
+def torch_backend(model: CMLA) -> Backend:
+    """Wrap a model as a `predict.Backend`: eval mode, no gradients, probabilities."""
+
+    def run(batch: Batch):
+        model.eval()
+        with torch.inference_mode():
+            aspect_logits, opinion_logits, attentions = model(*to_tensors(batch))
+        return (
+            aspect_logits.softmax(-1).numpy(),
+            opinion_logits.softmax(-1).numpy(),
+            attentions.numpy(),
+        )
+
+    return run
+
+
+def save_run(output: Path, model: CMLA, run_config: dict, metrics: dict) -> None:
+    """Write the run folder: weights, config (with the coextract version) and metrics."""
+    output.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), output / WEIGHTS)
+    run_config = {"coextract_version": __version__, **run_config}
+    (output / RUN_CONFIG).write_text(json.dumps(run_config, indent=1) + "\n")
+    (output / METRICS).write_text(json.dumps(metrics, indent=1) + "\n")
+
+
+def load_run(run_dir: Path | str) -> tuple[CMLA, Featurizer, dict]:
+    """The model, featurizer and config of a run folder written by `save_run`."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CoextractError(f"model folder {run_dir} does not exist")
+    config_path, weights_path = run_dir / RUN_CONFIG, run_dir / WEIGHTS
+    for path in (config_path, weights_path):
+        if not path.is_file():
+            raise CoextractError(f"{path}: not found; is {run_dir} a folder written by 'coextract train'?")
+    try:
+        run_config = json.loads(config_path.read_text())
+        model_config = CMLAConfig(**run_config["model"])
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise CoextractError(f"{config_path}: not a coextract run config ({err})") from None
+    try:
+        state = torch.load(weights_path, weights_only=True, map_location="cpu")
+        model = CMLA(model_config)
+        model.load_state_dict(state)
+    except Exception as err:  # torch raises many types for a corrupt or mismatched file
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise CoextractError(
+            f"{weights_path}: unreadable checkpoint ({type(err).__name__}: {reason}); retrain with 'coextract train'"
+        ) from None
+    model.eval()
+    return model, Featurizer(run_config["vocabulary"], model_config.n_buckets), run_config
+
+
+def read_metrics(run_dir: Path | str) -> dict:
+    return json.loads((Path(run_dir) / METRICS).read_text())

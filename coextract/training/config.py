@@ -1,0 +1,38 @@
+"""Training settings: `TrainConfig`, and the per-dataset defaults that dev chose (`recommended_config`)."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = "res14"
+    seed: int = 1
+    embeddings: tuple[str, ...] = ("domain",)  # which *_embedding.npy files, side by side
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    grad_clip: float = 5.0
+    max_epochs: int = 40
+    patience: int = 8  # epochs without dev improvement before stopping
+    ema_decay: float = 0.0  # evaluate and keep an exponential moving average of the weights; 0 = off
+    average_top: int = 5  # also try the mean weights of the k best epochs on dev; kept if dev prefers it
+    max_train_sentences: int | None = None  # a slice of train, for quick tests
+    raw_files: tuple[str, ...] = ()  # train on raw SemEval files (XML + opinions, or CMLA 2015 pair) instead
+    model: dict = field(default_factory=dict)  # CMLAConfig overrides
+
+
+# Settings that dev F1 preferred over the TrainConfig and CMLAConfig defaults, per
+# dataset (the sweep is in benchmarks/README.md). `coextract train` starts here.
+_SLOWER_LEARNING = {"learning_rate": 5e-4, "patience": 10, "max_epochs": 60}
+_CONV_FINE_TUNED = {"conv_kernels": (3, 5), "freeze_embeddings": False}
+RECOMMENDED: dict[str, dict] = {
+    "res14": {**_SLOWER_LEARNING, "model": _CONV_FINE_TUNED},
+    "lap14": {**_SLOWER_LEARNING, "model": _CONV_FINE_TUNED},
+    "res15": {**_SLOWER_LEARNING, "embeddings": ("domain", "glove"), "model": _CONV_FINE_TUNED},
+}
+
+
+def recommended_config(dataset: str) -> TrainConfig:
+    """A fresh TrainConfig with the dev-chosen settings for `dataset`."""
+    settings = RECOMMENDED.get(dataset, {})
+    return TrainConfig(dataset=dataset, **{**settings, "model": dict(settings.get("model", {}))})

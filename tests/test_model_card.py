@@ -1,0 +1,56 @@
+"""Model cards: filled from the meta that ships beside them, true for every kind of run."""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from coextract.runtime.model_folder import bundled_models
+from coextract.training.model_card import model_card
+
+
+def bundled_meta(name: str = "res14") -> dict:
+    return json.loads((bundled_models()[name] / "meta.json").read_text())
+
+
+def card(meta: dict) -> str:
+    return " ".join(model_card(meta, Path("runs/x"), Path("models/x")).split())  # one line: wrapping aside
+
+
+@pytest.mark.parametrize("name", ["res14", "lap14", "res15"])
+def test_the_template_gives_the_shipped_cards(name):
+    meta, folder = bundled_meta(name), bundled_models()[name]
+    run_dir = Path(f"benchmarks/runs/{name}-s{meta['train']['seed']}")  # as pipelines/bundle.py exported them
+    assert model_card(meta, run_dir, Path(f"export/models/{name}")) == (folder / "MODEL_CARD.md").read_text()
+
+
+def test_a_forward_only_run_is_not_called_bidirectional():
+    meta = bundled_meta()
+    meta["model"]["bidirectional"] = False
+    text = card(meta)
+    assert "Bidirectional" not in text and "per direction" not in text
+    assert "Forward GRU encoder (50 units; all GRUs forward only, as in the paper)" in text
+    assert "Bidirectional GRU encoder (50 per direction)" in card(bundled_meta())
+
+
+def test_a_run_trained_on_raw_files_says_so():
+    meta = bundled_meta()
+    meta["train"]["raw_files"] = ["/data/semeval14/Restaurants_Train.xml", "/data/train_restaurant.txt"]
+    text = card(meta)
+    assert "tokenized ABSA benchmark" not in text and "training and dev files" not in text
+    assert "80 % of the raw SemEval reviews of `Restaurants_Train.xml` with `train_restaurant.txt`" in text
+    assert "with the `res14` vocabulary and word vectors), selected on the other 20 %" in text
+    assert "sha256 of the raw files and the vocabulary" in text
+
+
+def test_the_int8_verdict_follows_the_meta():
+    meta = bundled_meta()
+    assert "The int8 model does not ship" in card(meta)
+    shipped = copy.deepcopy(meta)
+    shipped["int8"].update(shipped=True, largest_f1_loss=0.001, speedup_vs_fp32=1.4)
+    assert "`model.int8.onnx` ships: at most 0.10 F1 points below fp32 on test and 1.40x its speed" in card(
+        shipped
+    )
+    del meta["int8"]
+    assert "No int8 model was made" in card(meta)
