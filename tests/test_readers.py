@@ -138,3 +138,35 @@ def test_count_records_for_the_progress_eta(tmp_path):
     gz = tmp_path / "c.txt.gz"
     gz.write_bytes(gzip.compress(b"x\n"))
     assert count_records([str(txt), str(gz)]) is None and count_records(["-"]) is None
+
+
+@pytest.mark.parametrize(
+    "rows_after", [998, 2500]
+)  # the file ends inside the quote / the record runs too long
+def test_a_stray_quote_is_one_error_and_reading_goes_on(tmp_path, rows_after):
+    path = tmp_path / "stray.csv"
+    lines = [
+        "id,text",
+        '1,"Stray quote starts here',
+        *(f'{i},"review {i}, with a comma"' for i in range(2, 2 + rows_after)),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    records = list(read_records(str(path), id_field="id"))
+    assert len(records) == 1 + rows_after  # one record per row: the broken one and every row after it
+    assert records[0].line == 2 and records[0].error.startswith(f"{path}:2: ")
+    assert records[0].error.endswith("skipped, reading goes on from the next line")
+    assert [r.error for r in records[1:]] == [None] * rows_after
+    assert (
+        records[-1].id == str(1 + rows_after) and records[-1].text == f"review {1 + rows_after}, with a comma"
+    )
+
+
+def test_quotes_inside_fields_and_multi_line_fields_stay_valid(tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_text('id,text\n1,"a review\nover two lines"\n2,a 15" screen\n3,"she said ""wow"""\n')
+    records = list(read_records(str(path), id_field="id"))
+    assert [(r.line, r.id, r.text, r.error) for r in records] == [
+        (2, "1", "a review\nover two lines", None),
+        (4, "2", 'a 15" screen', None),
+        (5, "3", 'she said "wow"', None),
+    ]

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from coextract.corpus.csv_records import csv_rows
 from coextract.errors import CoextractError
 from coextract.runtime.sizes import PARQUET_READ_ROWS
 
@@ -140,27 +141,20 @@ def record_from_fields(path: str, line_no: int, obj: Any, text_field: str, id_fi
 def read_csv(path: str, text_field: str, id_field: str | None) -> Iterator[Record]:
     with open_binary(path) as stream:
         text_stream = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
-        reader = csv.reader(text_stream)
+        rows = csv_rows(text_stream)
         try:
-            header = next(reader)
+            _, header, problem = next(rows)
         except StopIteration:
             return
-        except csv.Error as err:
-            raise CoextractError(f"{path}:1: the header row is not valid CSV ({err})") from None
+        if problem:
+            raise CoextractError(f"{path}:1: the header row is not valid CSV: {problem.partition(';')[0]}")
         if text_field not in header:
             raise CoextractError(f"{path}:1: no column {text_field!r} in the header ({', '.join(header)})")
-        start = reader.line_num + 1
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as err:
-                yield Record(path, start, None, None, f"{path}:{start}: not valid CSV ({err})")
-                start = reader.line_num + 1
-                continue
-            yield csv_record(path, start, header, row, text_field, id_field)
-            start = reader.line_num + 1
+        for line_no, row, problem in rows:
+            if problem:
+                yield Record(path, line_no, None, None, f"{path}:{line_no}: {problem}")
+            else:
+                yield csv_record(path, line_no, header, row, text_field, id_field)
 
 
 def csv_record(
