@@ -26,10 +26,11 @@ import torch
 from report import HERE, machine, write_section
 
 from coextract.evaluation.benchmark import DATASETS, default_data_dir, read_dataset
+from coextract.runtime.model_folder import read_meta
 from coextract.runtime.predict import length_sorted_batches
 from coextract.runtime.tagger import Tagger, load
 from coextract.training.checkpoint import load_run, torch_backend
-from coextract.training.weights import write_int8
+from coextract.training.export import add_int8
 
 BATCH_SIZES = (1, 32, 256)
 THREADS = (1, 2)
@@ -92,7 +93,7 @@ def int8_tagger(model_dir: Path, threads: int, workdir: Path) -> Tagger:
     copy = workdir / "int8"
     if not copy.exists():
         shutil.copytree(model_dir, copy)
-        write_int8(copy / "model.onnx", copy / "model.int8.onnx")
+        add_int8(copy, read_meta(copy))
     return load(copy, threads=threads, quantized=True)
 
 

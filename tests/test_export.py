@@ -1,5 +1,6 @@
 """Integration: export the tiny trained model, check torch and onnxruntime agree."""
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -12,12 +13,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from coextract.evaluation.benchmark import read_dataset  # noqa: E402
-from coextract.runtime.model_folder import OUTPUTS  # noqa: E402
+from coextract.runtime.model_folder import OUTPUTS, read_meta  # noqa: E402
 from coextract.runtime.predict import predict_sentences  # noqa: E402
 from coextract.runtime.tagger import load  # noqa: E402
 from coextract.training.checkpoint import load_run, torch_backend  # noqa: E402
-from coextract.training.export import compare, int8_pays  # noqa: E402
-from coextract.training.weights import HALF_MIN_ELEMENTS, round_to_half, write_int8  # noqa: E402
+from coextract.training.export import add_int8, compare, int8_pays  # noqa: E402
+from coextract.training.weights import HALF_MIN_ELEMENTS, round_to_half  # noqa: E402
 
 
 def test_model_folder_contents(tiny_model_dir, tiny_run):
@@ -29,6 +30,8 @@ def test_model_folder_contents(tiny_model_dir, tiny_run):
         meta["data_fingerprint"] == json.loads((tiny_run[0] / "config.json").read_text())["data_fingerprint"]
     )
     assert meta["labels"] == ["O", "B", "I"]
+    digest = hashlib.sha256((tiny_model_dir / "model.onnx").read_bytes()).hexdigest()
+    assert meta["files_sha256"] == {"model.onnx": digest}  # what load checks the folder against
     card = (tiny_model_dir / "MODEL_CARD.md").read_text()
     assert "coextract evaluate --model" in card and "Intended use" in card
     assert "seed 3; it holds" in card and meta["kept_epochs"]
@@ -60,7 +63,7 @@ def test_weights_ship_as_float16_values(tiny_model_dir):
 def test_int8_model_keeps_its_unquantized_weights_as_float16(bundled_model_dir, tmp_path, data_dir):
     # On the shipped res14 weights: the tiny test model is too small for int8 to track it closely.
     model_dir = shutil.copytree(bundled_model_dir, tmp_path / "model")
-    write_int8(model_dir / "model.onnx", model_dir / "model.int8.onnx")
+    add_int8(model_dir, read_meta(model_dir))
     graph = onnx.load(str(model_dir / "model.int8.onnx"))
     large = {w.data_type for w in graph.graph.initializer if np.prod(w.dims) >= HALF_MIN_ELEMENTS}
     assert onnx.TensorProto.INT8 in large  # quantized products

@@ -1,5 +1,6 @@
 """The torch-free runtime, on the bundled restaurant model: spans, scores, and no torch import."""
 
+import json
 import multiprocessing
 import shutil
 import subprocess
@@ -151,6 +152,11 @@ def test_results_do_not_depend_on_batching(bundled_model_dir, data_dir, threads)
         assert np.allclose(a.aspect_probs, b.aspect_probs, atol=1e-5)
 
 
+def edit_meta(folder, **changes):
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, **changes}))
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [
@@ -158,9 +164,14 @@ def test_results_do_not_depend_on_batching(bundled_model_dir, data_dir, threads)
         (lambda d: (d / "meta.json").write_text("{"), "not valid JSON"),
         (
             lambda d: (d / "model.onnx").write_bytes((d / "model.onnx").read_bytes()[:5000]),
-            "cannot be loaded",
+            "model.onnx does not belong with .*meta.json",
         ),
-        (lambda d: (d / "model.onnx").write_text("hello"), "cannot be loaded"),
+        (lambda d: (d / "model.onnx").write_text("hello"), "model.onnx does not belong with"),
+        (lambda d: (d / "model.onnx").unlink(), "model.onnx: cannot be loaded"),
+        (lambda d: shutil.copy(resolve_model("laptop") / "model.onnx", d), "model.onnx does not belong with"),
+        (lambda d: shutil.copy(resolve_model("laptop") / "meta.json", d), "model.onnx does not belong with"),
+        (lambda d: edit_meta(d, n_buckets=1 << 14), "n_buckets 32768 in the graph, 16384 in meta.json"),
+        (lambda d: edit_meta(d, files_sha256={}), "records no sha256 of model.onnx"),
         (
             lambda d: (d / "meta.json").write_text(
                 (d / "meta.json").read_text().replace('"<unk>"', '"<UNK>"')
@@ -176,3 +187,13 @@ def test_damaged_model_folders_give_clear_errors(bundled_model_dir, tmp_path, da
     with pytest.raises(CoextractError, match=message) as info:
         load(broken)
     assert str(broken) in str(info.value)
+
+
+def test_a_model_tags_only_with_its_own_files(bundled_model_dir, tmp_path):
+    # lap14's meta.json with res14's model.onnx used to tag silently with the wrong model
+    mixed = shutil.copytree(bundled_model_dir, tmp_path / "mixed")
+    shutil.copy(resolve_model("laptop") / "meta.json", mixed)
+    with pytest.raises(CoextractError, match="does not belong with"):
+        load(mixed)
+    with pytest.raises(CoextractError, match="no int8 model ships here"):
+        load("restaurant", quantized=True)

@@ -24,19 +24,18 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from hashlib import sha256
+from dataclasses import asdict, dataclass, replace
 from itertools import chain
 from pathlib import Path
 
 from coextract.corpus.engine import Summary, TagOptions, chunks, in_process, output_records, tag_records
+from coextract.corpus.identity import run_identity
 from coextract.corpus.readers import read_records, record_from_fields
 from coextract.corpus.writers import ResumableOutput, columns
 from coextract.errors import CoextractError
-from coextract.runtime.model_folder import resolve_model
+from coextract.runtime.model_folder import MODEL_FILES, model_digest, resolve_model
 from coextract.runtime.tagger import Tagger, load
 
-MODEL_FILES = ("model.onnx", "meta.json")
 PART_FORMATS = ("jsonl", "parquet")
 SUCCESS = "_SUCCESS"
 
@@ -60,9 +59,8 @@ class ModelFiles:
     @classmethod
     def read(cls, model: str | Path) -> "ModelFiles":
         folder = resolve_model(model)
-        files = {name: (folder / name).read_bytes() for name in MODEL_FILES}
-        digest = sha256(b"".join(files[name] for name in MODEL_FILES)).hexdigest()
-        return cls(digest, files)
+        digest = model_digest(folder)
+        return cls(digest, {name: (folder / name).read_bytes() for name in MODEL_FILES})
 
 
 _taggers: dict[str, Tagger] = {}  # per worker process: model digest -> loaded tagger
@@ -139,7 +137,8 @@ class PartSpec:
 def tag_part(spec: PartSpec, model: ModelFiles) -> dict:
     """Tag one input file into its part (written atomically); return its counts."""
     options = spec.options
-    sink = ResumableOutput(Path(spec.output), resume=False, overwrite=True, inputs=[spec.input])
+    identity = run_identity([spec.input], model.digest, asdict(options))
+    sink = ResumableOutput(Path(spec.output), resume=False, overwrite=True, identity=identity)
     records = read_records(spec.input, options.text_field, options.id_field, options.input_format)
     try:
         summary = tag_records(

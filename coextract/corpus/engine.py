@@ -18,16 +18,17 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from itertools import chain, islice
 from pathlib import Path
 
+from coextract.corpus.identity import run_identity
 from coextract.corpus.readers import Record, read_records
 from coextract.corpus.workers import ordered_map, resident_tagger
 from coextract.corpus.writers import json_line, open_output, output_format_of, output_record
 from coextract.errors import CoextractError
-from coextract.runtime.model_folder import resolve_model
+from coextract.runtime.model_folder import model_digest, resolve_model
 from coextract.runtime.sizes import CHUNK, MODEL_BATCH
 from coextract.runtime.tagger import Tagger
 
@@ -133,8 +134,8 @@ def tag_files(paths: Sequence[str], output: str, options: TagOptions, progress=N
     """Tag every record of `paths` into `output` (a file path, or `-`); see the module docstring."""
     workers = options.workers or os.cpu_count() or 1
     output_format = output_format_of(output, options.output_format)
-    resolve_model(options.model)  # an unknown model fails here; a broken one in the first task
-    sink = open_output(output, options.resume, options.overwrite, paths)
+    model = model_digest(resolve_model(options.model))  # an unknown model fails here; a broken one in a task
+    sink = open_output(output, options.resume, options.overwrite, run_identity(paths, model, asdict(options)))
     records = islice(all_records(paths, options), sink.done, None)
     if options.strict:
         records = map(fail_on_error, records)

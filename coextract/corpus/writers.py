@@ -24,6 +24,7 @@ from dataclasses import asdict
 from itertools import islice
 from pathlib import Path
 
+from coextract.corpus.identity import changes
 from coextract.corpus.readers import Record
 from coextract.errors import CoextractError
 from coextract.runtime.sizes import PARQUET_WRITE_ROWS
@@ -56,30 +57,45 @@ def json_line(out: dict) -> str:
 
 
 class ResumableOutput:
-    """Appends chunks to OUT.partial, records progress after each, renames to OUT when done."""
+    """Appends chunks to OUT.partial, records progress after each, renames to OUT when done.
 
-    def __init__(self, path: Path, resume: bool, overwrite: bool, inputs: Sequence[str]) -> None:
+    `identity` (`identity.run_identity`) is recorded in the state file; resuming
+    a run whose identity differs is refused, naming what changed.
+    """
+
+    def __init__(self, path: Path, resume: bool, overwrite: bool, identity: dict) -> None:
         self.path = path
         self.partial = path.with_name(path.name + ".partial")
         self.state_path = path.with_name(path.name + ".partial.state")
-        self.inputs = list(inputs)
+        self.identity = identity
         if path.exists() and not (overwrite or resume):
             raise CoextractError(
                 f"{path} exists; pass --overwrite to replace it or --resume to continue a run"
             )
         self.done, self.errors, size = 0, 0, 0
         if resume and self.state_path.exists():
-            state = json.loads(self.state_path.read_text())
-            if state["inputs"] != self.inputs:
-                raise CoextractError(
-                    f"{self.state_path}: was made for inputs {state['inputs']}, not {self.inputs}"
-                )
-            self.done, self.errors, size = state["records"], state["errors"], state["bytes"]
+            self.done, self.errors, size = self.resumed_state()
         elif resume and path.exists():
             raise CoextractError(f"{path} is already complete; nothing to resume")
         self.file = open(self.partial, "r+b" if size else "wb")  # noqa: SIM115 (closed in finish/close)
         self.file.truncate(size)
         self.file.seek(size)
+
+    def resumed_state(self) -> tuple[int, int, int]:
+        """Records, errors and bytes done by the interrupted run, if it is this run."""
+        try:
+            state = json.loads(self.state_path.read_text())
+            before = state["identity"]
+        except (OSError, ValueError, KeyError):
+            raise CoextractError(
+                f"{self.state_path}: not a state file this version can check; start again with --overwrite"
+            ) from None
+        if found := changes(before, self.identity):
+            raise CoextractError(
+                f"--resume refused: this is not the run that was interrupted ({'; '.join(found)}); "
+                "rerun it exactly as it was, or start again with --overwrite"
+            )
+        return state["records"], state["errors"], state["bytes"]
 
     def write(self, lines: Sequence[str], n_records: int, n_errors: int) -> None:
         self.file.write("".join(lines).encode("utf-8"))
@@ -88,7 +104,7 @@ class ResumableOutput:
         self.done += n_records
         self.errors += n_errors
         state = {
-            "inputs": self.inputs,
+            "identity": self.identity,
             "records": self.done,
             "errors": self.errors,
             "bytes": self.file.tell(),
@@ -129,9 +145,9 @@ class StdoutOutput:
         pass
 
 
-def open_output(output: str, resume: bool, overwrite: bool, inputs: Sequence[str]):
+def open_output(output: str, resume: bool, overwrite: bool, identity: dict):
     """Standard output for `-`, else a resumable output file."""
-    return StdoutOutput() if output == "-" else ResumableOutput(Path(output), resume, overwrite, inputs)
+    return StdoutOutput() if output == "-" else ResumableOutput(Path(output), resume, overwrite, identity)
 
 
 def json_lines(path: Path) -> Iterator[dict]:

@@ -4,6 +4,11 @@ A model folder (written by `coextract export`, or bundled as package data) holds
 `model.onnx` and `meta.json`: the vocabulary, the sub-word hashing, the label
 scheme and the scores the model earned. Everything here fails with a
 `CoextractError` naming the file, because a model fed the wrong ids fails silently.
+
+`open_model` checks that the files belong together before anything is tagged:
+meta.json records the sha256 of each ONNX file it was exported with, and each
+ONNX graph carries, in its own metadata, the vocabulary size, sub-word buckets
+and sub-word features it was built for, which must equal meta.json's.
 """
 
 import hashlib
@@ -19,12 +24,25 @@ from coextract.runtime.features import SUBWORD_FEATURES
 
 FORMAT = "coextract-onnx/1"
 ALIASES = {"restaurant": "res14", "laptop": "lap14"}
+MODEL_FILES = ("model.onnx", "meta.json")  # what a tagger reads from a model folder
+GRAPH_KEY = "coextract"  # prefix of the facts an exported graph carries in its metadata
 INPUTS = ("word_ids", "subword_ids", "mask")
 OUTPUTS = ("aspect_probs", "opinion_probs", "aspect_attention", "opinion_attention")
 
 
 def vocabulary_hash(vocabulary: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(vocabulary).encode("utf-8")).hexdigest()
+
+
+def model_digest(folder: Path) -> str:
+    """sha256 over the files a tagger reads from `folder`: the identity of the model."""
+    digest = hashlib.sha256()
+    for name in MODEL_FILES:
+        try:
+            digest.update((folder / name).read_bytes())
+        except OSError as err:
+            raise CoextractError(f"{folder / name}: cannot be read ({err.strerror})") from None
+    return digest.hexdigest()
 
 
 def bundled_models() -> dict[str, Path]:
@@ -66,6 +84,52 @@ def read_meta(model_dir: Path) -> dict:
     if tuple(meta["subword_features"]) != SUBWORD_FEATURES[: len(meta["subword_features"])]:
         raise CoextractError(f"{path}: sub-word features {meta['subword_features']} are not this version's")
     return meta
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def graph_facts(meta: dict) -> dict[str, str]:
+    """What the ONNX graph's metadata must say about the inputs it reads, given its meta.json."""
+    return {
+        f"{GRAPH_KEY}.vocabulary_size": str(len(meta["vocabulary"])),
+        f"{GRAPH_KEY}.n_buckets": str(meta["n_buckets"]),
+        f"{GRAPH_KEY}.n_subword_features": str(len(meta["subword_features"])),
+    }
+
+
+def open_model(model_dir: Path, quantized: bool = False) -> tuple[dict, ort.InferenceSession]:
+    """The checked meta and an onnxruntime session of a model folder (see the module docstring)."""
+    meta, name = read_meta(model_dir), "model.int8.onnx" if quantized else "model.onnx"
+    path, meta_path = model_dir / name, model_dir / "meta.json"
+    if quantized and not path.exists():
+        raise CoextractError(
+            f"{model_dir}: no int8 model ships here (no {name}); load it without quantized=True"
+        )
+    expected = meta.get("files_sha256", {}).get(name)
+    if expected is None:
+        raise CoextractError(
+            f"{meta_path}: records no sha256 of {name} (written by an older coextract, or by hand); "
+            "export the model again with 'coextract export'"
+        )
+    if path.is_file() and file_sha256(path) != expected:
+        raise CoextractError(
+            f"{path} does not belong with {meta_path}: its sha256 is not the one recorded at export "
+            "(the folder mixes files of different models, or a file was altered); export the model again"
+        )
+    session = open_session(path)
+    found = {key: session.get_modelmeta().custom_metadata_map.get(key) for key in graph_facts(meta)}
+    if found != graph_facts(meta):
+        wrong = [
+            f"{key} {found[key]} in the graph, {value} in meta.json"
+            for key, value in graph_facts(meta).items()
+            if found[key] != value
+        ]
+        raise CoextractError(
+            f"{path} was not built for {meta_path}: {'; '.join(wrong)}; export the model again"
+        )
+    return meta, session
 
 
 def open_session(path: Path) -> ort.InferenceSession:

@@ -25,7 +25,7 @@ from coextract.errors import CoextractError
 from coextract.runtime.decoding import B, I, tags_to_spans
 from coextract.runtime.documents import Document, ModelToken, tokens_document, windows
 from coextract.runtime.features import Batch, Featurizer
-from coextract.runtime.model_folder import open_session, read_meta, resolve_model
+from coextract.runtime.model_folder import open_model, resolve_model
 from coextract.runtime.predict import SentencePrediction, predict_sentences
 from coextract.runtime.sizes import PART_ROWS, PIPE_BATCH, PIPE_CHUNK
 
@@ -73,9 +73,8 @@ class Tagger:
 
     def __init__(self, model_dir: Path, threads: int | None = None, quantized: bool = False) -> None:
         self.model_dir = Path(model_dir)
-        self.meta = read_meta(self.model_dir)
+        self.meta, self.session = open_model(self.model_dir, quantized)
         self.featurizer = Featurizer(self.meta["vocabulary"], self.meta["n_buckets"])
-        self.session = open_session(self.model_dir / ("model.int8.onnx" if quantized else "model.onnx"))
         self.threads = threads or os.cpu_count() or 1
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0

@@ -30,7 +30,7 @@ from coextract.evaluation.benchmark import read_dataset
 from coextract.evaluation.metrics import score_predictions
 from coextract.runtime.decoding import DECODING, TAG_NAMES
 from coextract.runtime.features import SUBWORD_FEATURES
-from coextract.runtime.model_folder import FORMAT, INPUTS, OUTPUTS, vocabulary_hash
+from coextract.runtime.model_folder import FORMAT, INPUTS, OUTPUTS, file_sha256, graph_facts, vocabulary_hash
 from coextract.runtime.predict import predict_sentences
 from coextract.runtime.tagger import Tagger
 from coextract.training.checkpoint import load_run, read_metrics, torch_backend
@@ -105,11 +105,10 @@ def int8_pays(f1_loss: float, speedup: float) -> bool:
     return f1_loss <= MAX_INT8_F1_LOSS and speedup >= MIN_INT8_SPEEDUP
 
 
-def quantize(model_dir: Path, fp32: Tagger, fp32_scores: dict, examples, sentences) -> dict:
+def quantize(model_dir: Path, meta: dict, fp32: Tagger, fp32_scores: dict, examples, sentences) -> dict:
     """Write model.int8.onnx; keep it only if test F1 stays within 0.5 points of `fp32_scores` and it is
     clearly faster (MIN_INT8_SPEEDUP)."""
-    int8_path = model_dir / "model.int8.onnx"
-    write_int8(model_dir / "model.onnx", int8_path)
+    int8_path = add_int8(model_dir, meta)
     int8 = Tagger(model_dir, quantized=True)
     int8_scores = score_predictions(examples, int8.predict(sentences))
     f1_loss = max(fp32_scores[s].f1 - int8_scores[s].f1 for s in ("aspect", "opinion"))
@@ -117,6 +116,7 @@ def quantize(model_dir: Path, fp32: Tagger, fp32_scores: dict, examples, sentenc
     shipped = int8_pays(f1_loss, speedup)
     if not shipped:
         int8_path.unlink()
+        del meta["files_sha256"][int8_path.name]
     return {
         "shipped": shipped,
         "test": {side: score.to_dict() for side, score in int8_scores.items()},
@@ -145,13 +145,13 @@ def export_run(
         export_onnx(model, staging / "model.onnx")
         half_weights = store_half(staging / "model.onnx")
         meta = describe(run_config, read_metrics(run_dir), featurizer)
-        (staging / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+        seal(staging / "model.onnx", meta)
         onnx_tagger = Tagger(staging)
         meta["verification"] = verify(model, featurizer, onnx_tagger, splits["dev"], run_dir, half_weights)
         test_scores = score_onnx(onnx_tagger, splits, meta)
         if quantized:
             test_sentences = [e.tokens for e in splits["test"]]
-            meta["int8"] = quantize(staging, onnx_tagger, test_scores, splits["test"], test_sentences)
+            meta["int8"] = quantize(staging, meta, onnx_tagger, test_scores, splits["test"], test_sentences)
         meta["vocabulary"] = meta.pop("vocabulary")  # keep the long list last, for people reading the file
         (staging / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
         (staging / "MODEL_CARD.md").write_text(model_card(meta, run_dir, output))
@@ -161,6 +161,26 @@ def export_run(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return meta
+
+
+def add_int8(model_dir: Path, meta: dict) -> Path:
+    """Quantize the folder's model.onnx into model.int8.onnx and seal it to `meta`; return its path."""
+    int8_path = model_dir / "model.int8.onnx"
+    write_int8(model_dir / "model.onnx", int8_path)
+    seal(int8_path, meta)
+    return int8_path
+
+
+def seal(path: Path, meta: dict) -> None:
+    """Bind an ONNX file and the meta.json beside it: the graph carries the facts of the inputs it was
+    built for (`model_folder.graph_facts`), and meta.json the file's sha256 (written now)."""
+    import onnx
+
+    graph = onnx.load(str(path))
+    onnx.helper.set_model_props(graph, graph_facts(meta))
+    onnx.save(graph, str(path))
+    meta.setdefault("files_sha256", {})[path.name] = file_sha256(path)
+    (path.parent / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
 
 
 def describe(run_config: dict, metrics: dict, featurizer) -> dict:
