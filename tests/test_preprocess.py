@@ -5,7 +5,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coextract.runtime.documents import tokens_document, windows
-from coextract.runtime.preprocess import documents
+from coextract.runtime.preprocess import MAX_RUN, documents, spacy_text
 from tests.conftest import UNICODE_CASES
 
 
@@ -90,3 +90,28 @@ def test_pipeline_is_rebuilt_when_its_vocabulary_grows_and_tokens_stay_the_same(
     after = list(documents(reviews))
     assert text.preprocessor() is not pipeline  # a fresh pipeline, with a fresh vocabulary
     assert after == before
+
+
+@given(st.text(alphabet=st.sampled_from("a😀!:)., \n"), max_size=600))
+@example("😀" * 300)
+@example(":)" * 100 + " great " + "!" * 70)
+def test_spacy_never_reads_a_long_whitespace_free_run_and_offsets_survive(text):
+    spaced, added = spacy_text(text)
+    assert max((len(run) for run in spaced.split()), default=0) <= MAX_RUN  # linear time in spaCy's tokenizer
+    assert len(spaced) == len(text) + len(added) and all(spaced[i] == " " for i in added)
+    (doc,) = documents([text])
+    for token in (token for sentence in doc.sentences for token in sentence):
+        if token.text not in ("SMILE", "''"):
+            assert text[token.start : token.end].lower() == token.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("unit", ["😀", "!", ":)"])
+def test_100000_characters_without_a_space_are_tagged(unit):
+    # Each took minutes (quadratic in spaCy's tokenizer) before long runs were cut for it.
+    import coextract
+
+    text = unit * (100_000 // len(unit))
+    result = coextract.load("restaurant")(text)
+    assert len(result.tokens) == len(text) // len(unit)
+    assert all(text[s.start : s.end] == s.text for s in (*result.aspects, *result.opinions))

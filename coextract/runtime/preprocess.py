@@ -16,9 +16,11 @@ by `pipelines/preprocess.cfg`, needing no downloaded model):
 """
 
 import re
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from importlib import resources
+from itertools import pairwise
 
 import spacy
 from spacy.attrs import IDX, LENGTH, ORTH, SENT_START
@@ -32,6 +34,8 @@ from coextract.runtime.sizes import PREPROCESS_BATCH
 
 DROPPED = re.compile(r"^(?:[.?:;…]+|\$|``)$")
 SURROGATES = re.compile("[\ud800-\udfff]")
+MAX_RUN = 64  # longest whitespace-free run spaCy is given; see `spacy_text`
+LONG_RUN = re.compile(rf"\S{{{MAX_RUN + 1},}}")
 QUOTES = {'"', "“", "”", "''", "„"}
 # spaCy reads these as emoticons; in reviews they are brackets next to a colon: "(red velvet):".
 NOT_EMOTICONS = {"):", "(:", ")-:", "(-:", "(=", "[:", "[=", "]=", "(;", "(-;", "[-:", "=[", "=]", "=("}
@@ -120,11 +124,13 @@ def normalize(doc: Doc) -> Doc:
     return doc
 
 
-def model_tokens(doc: Doc) -> Iterator[tuple[ModelToken, ...]]:
+def model_tokens(doc: Doc, added: Sequence[int] = ()) -> Iterator[tuple[ModelToken, ...]]:
     """The tokens the model reads, with character offsets, sentence by sentence (none empty).
 
-    Reads the doc's arrays rather than building its Span and Token objects, which
-    takes about a third less time.
+    `added` are the positions of the spaces `spacy_text` put into the doc's text;
+    offsets are moved back over them, so they index the original text. Reads the
+    doc's arrays rather than building its Span and Token objects, which takes
+    about a third less time.
     """
     texts = doc.user_data[MODEL_TEXT]
     columns = doc.to_array([IDX, LENGTH, SENT_START]).T.tolist()  # (3, tokens), also for an empty doc
@@ -134,6 +140,7 @@ def model_tokens(doc: Doc) -> Iterator[tuple[ModelToken, ...]]:
             yield tuple(sentence)
             sentence = []
         if text is not None:
+            start -= bisect_left(added, start) if added else 0  # a token never holds an added space
             sentence.append(ModelToken(text, start, start + length))
     if sentence:
         yield tuple(sentence)
@@ -149,14 +156,32 @@ def preprocessor() -> Language:
     return nlp
 
 
-def to_document(text: str, doc: Doc) -> Document:
-    """`text`, preprocessed as `doc`, as a `Document` (sentences without model tokens left out)."""
-    return Document(text, tuple(model_tokens(doc)))
+def to_document(text: str, doc: Doc, added: Sequence[int]) -> Document:
+    """`text`, preprocessed as `doc` (with spaces `added`), as a `Document` (sentences without model
+    tokens left out)."""
+    return Document(text, tuple(model_tokens(doc, added)))
 
 
-def encodable(text: str) -> str:
-    """`text` with lone surrogates (which spaCy cannot encode) as U+FFFD: same length, same offsets."""
-    return SURROGATES.sub("\ufffd", text)
+def spacy_text(text: str) -> tuple[str, list[int]]:
+    """What spaCy reads for `text`, and where in it spaces were added.
+
+    Lone surrogates (which spaCy cannot encode) become U+FFFD, and a whitespace-free
+    run longer than MAX_RUN characters gets a space after every MAX_RUN of them:
+    spaCy's prefix and suffix rules take time quadratic in a run's length (4,000
+    emoji took 2 s, 100,000 would take minutes), so a run is cut into pieces it
+    tokenizes in linear time overall.
+    """
+    text = SURROGATES.sub("\ufffd", text)
+    pieces, added, done, shift = [], [], 0, 0
+    for run in LONG_RUN.finditer(text):
+        pieces.append(text[done : run.start()])
+        for cut in range(run.start() + MAX_RUN, run.end(), MAX_RUN):
+            added.append(cut + shift)
+            shift += 1
+        cuts = [*range(run.start(), run.end(), MAX_RUN), run.end()]
+        pieces.append(" ".join(text[start:end] for start, end in pairwise(cuts)))
+        done = run.end()
+    return "".join([*pieces, text[done:]]) if added else text, added
 
 
 def documents(texts: Iterable[str], batch_size: int = PREPROCESS_BATCH) -> Iterator[Document]:
@@ -170,7 +195,7 @@ def documents(texts: Iterable[str], batch_size: int = PREPROCESS_BATCH) -> Itera
     if len(preprocessor().vocab.strings) > MAX_VOCABULARY:
         preprocessor.cache_clear()
     texts = list(texts)
-    for text, doc in zip(
-        texts, preprocessor().pipe(map(encodable, texts), batch_size=batch_size), strict=True
-    ):
-        yield to_document(text, doc)
+    prepared = [spacy_text(text) for text in texts]
+    docs = preprocessor().pipe((spaced for spaced, _ in prepared), batch_size=batch_size)
+    for text, (_, added), doc in zip(texts, prepared, docs, strict=True):
+        yield to_document(text, doc, added)
