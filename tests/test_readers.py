@@ -170,3 +170,44 @@ def test_quotes_inside_fields_and_multi_line_fields_stay_valid(tmp_path):
         (4, "2", 'a 15" screen', None),
         (5, "3", 'she said "wow"', None),
     ]
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("r.txt", "Great food\nslow service\n"),
+        ("r.jsonl", '{"text": "Great food"}\n{"text": "slow service"}\n'),
+        ("r.csv", 'text,id\nGreat food,1\n"slow service",2\n'),  # as Excel saves "CSV UTF-8"
+        ("r.txt.gz", "Great food\nslow service\n"),
+    ],
+)
+def test_a_byte_order_mark_is_not_part_of_the_first_review(tmp_path, name, content):
+    path = tmp_path / name
+    data = "\ufeff".encode() + content.encode()
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    records = list(read_records(str(path)))
+    assert [(r.text, r.error) for r in records] == [("Great food", None), ("slow service", None)]
+
+
+@pytest.mark.parametrize("name", ["r.txt.gz", "r.jsonl.gz", "r.csv.gz", "r.xml.gz"])
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_a_broken_gzip_is_one_clear_error_in_every_format(tmp_path, name, damage):
+    lines = "text\n" + "".join(f"review {i}\n" for i in range(5000))
+    if name.startswith("r.xml"):
+        lines = (
+            "<sentences>"
+            + "".join(f"<sentence><text>r {i}</text></sentence>" for i in range(5000))
+            + "</sentences>"
+        )
+    if name.startswith("r.jsonl"):
+        lines = "".join(f'{{"text": "review {i}"}}\n' for i in range(5000))
+    data = gzip.compress(lines.encode())
+    middle = len(data) // 2
+    data = data[:middle] if damage == "truncated" else data[:middle] + bytes(b ^ 0x5A for b in data[middle:])
+    path = tmp_path / name
+    path.write_bytes(data)
+    # (a corrupt .xml.gz may first decompress into text the XML parser rejects: also one clear line)
+    with pytest.raises(
+        CoextractError, match=rf"{name}: (cannot be read to the end .*truncated or corrupt|not valid XML)"
+    ):
+        list(read_records(str(path)))

@@ -24,7 +24,9 @@ import io
 import json
 import sys
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -34,6 +36,7 @@ from coextract.errors import CoextractError
 from coextract.runtime.sizes import PARQUET_READ_ROWS
 
 FORMATS = ("txt", "jsonl", "csv", "parquet", "xml")
+BOM = "\ufeff".encode()  # a UTF-8 byte-order mark: part of the file, not of its first review
 csv.field_size_limit(1 << 30)  # the default 128 KB would turn a long review into an error
 
 
@@ -75,12 +78,23 @@ def open_binary(path: str) -> BinaryIO:
     return gzip.GzipFile(fileobj=stream) if path.endswith(".gz") else stream
 
 
+@contextmanager
+def read_to_the_end(path: str) -> Iterator[None]:
+    """Turn the errors of a truncated or corrupt file (a .gz cut short, bad deflate data) into one line."""
+    try:
+        yield
+    except (OSError, EOFError, zlib.error) as err:
+        reason = f"{type(err).__name__}: {err}" if isinstance(err, zlib.error) else str(err)
+        raise CoextractError(
+            f"{path}: cannot be read to the end ({reason}); is it truncated or corrupt?"
+        ) from None
+
+
 def binary_lines(path: str) -> Iterator[tuple[int, bytes]]:
-    with open_binary(path) as stream:
-        try:
-            yield from enumerate(stream, start=1)
-        except (OSError, EOFError) as err:  # a truncated or corrupt .gz
-            raise CoextractError(f"{path}: cannot be read to the end ({err})") from None
+    """The lines of a file, numbered from 1; a UTF-8 byte-order mark opening the file is not part of line 1."""
+    with open_binary(path) as stream, read_to_the_end(path):
+        for line_no, line in enumerate(stream, start=1):
+            yield line_no, line.removeprefix(BOM) if line_no == 1 else line
 
 
 def decoded(path: str, line_no: int, raw: bytes) -> tuple[str | None, str | None]:
@@ -139,8 +153,9 @@ def record_from_fields(path: str, line_no: int, obj: Any, text_field: str, id_fi
 
 
 def read_csv(path: str, text_field: str, id_field: str | None) -> Iterator[Record]:
-    with open_binary(path) as stream:
-        text_stream = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
+    with open_binary(path) as stream, read_to_the_end(path):
+        # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the header
+        text_stream = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
         rows = csv_rows(text_stream)
         try:
             _, header, problem = next(rows)
@@ -207,7 +222,7 @@ def xml_sentences(path: str) -> Iterator[ET.Element]:
     tagging reads the texts, evaluation also reads the gold terms.
     """
     try:
-        with open_binary(path) as stream:
+        with open_binary(path) as stream, read_to_the_end(path):
             for _, element in ET.iterparse(stream):
                 if element.tag == "sentence":
                     yield element
