@@ -197,3 +197,70 @@ def test_a_model_tags_only_with_its_own_files(bundled_model_dir, tmp_path):
         load(mixed)
     with pytest.raises(CoextractError, match="no int8 model ships here"):
         load("restaurant", quantized=True)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda t: t(None), TypeError, "raw text .str. or a list of token strings, not NoneType"),
+        (lambda t: t(123), TypeError, "not int"),
+        (lambda t: t(b"Great pizza"), TypeError, "not bytes: decode it first"),
+        (lambda t: t({"text": "Great pizza"}), TypeError, "not dict"),
+        (lambda t: t.pipe("a string"), TypeError, "pipe takes an iterable of reviews"),
+        (lambda t: t.pipe(["Great pizza"], batch_size=0), ValueError, "batch_size must be 1 or more, got 0"),
+        (
+            lambda t: t.pipe(["Great pizza"], batch_size=-1),
+            ValueError,
+            "batch_size must be 1 or more, got -1",
+        ),
+        (lambda t: load(None), TypeError, "load takes a bundled model name or a model folder, not None"),
+        (lambda t: load(123), TypeError, "not 123"),
+        (lambda t: load(""), TypeError, "not ''"),
+        (lambda t: load("restaurant", threads=-2), ValueError, "threads must be 1 or more, got -2"),
+        (lambda t: load("restaurant", quantized=True), CoextractError, "no int8 model ships here"),
+    ],
+)
+def test_api_misuse_is_a_clear_error_never_silent(call, error, message):
+    with pytest.raises(error, match=message):
+        call(load("restaurant"))
+
+
+WORDS = [
+    "the",
+    "pizza",
+    "was",
+    "great",
+    "but",
+    "waiter",
+    "rude",
+    "battery",
+    "life",
+    "is",
+    "slow",
+    "service",
+    ".",
+]
+TAGGER = None
+
+
+def restaurant():
+    global TAGGER
+    TAGGER = TAGGER or load("restaurant")
+    return TAGGER
+
+
+@settings(max_examples=25)
+@given(
+    st.lists(st.lists(st.sampled_from(WORDS), max_size=25).map(" ".join), min_size=1, max_size=12),
+    st.integers(1, 8),
+)
+def test_batching_changes_no_span_and_a_score_by_at_most_its_last_digit(texts, batch_size):
+    # Rounding to 4 decimals cannot make scores batch-independent: a batch sums floats in
+    # another order, so a score on a rounding edge may move by 0.0001 (README says so).
+    batched = list(restaurant().pipe(texts, batch_size=batch_size))
+    alone = [restaurant()(text) for text in texts]
+    for a, b in zip(batched, alone, strict=True):
+        assert [(s.start, s.end) for s in a.aspects] == [(s.start, s.end) for s in b.aspects]
+        assert [(s.start, s.end) for s in a.opinions] == [(s.start, s.end) for s in b.opinions]
+        for x, y in zip((*a.aspects, *a.opinions), (*b.aspects, *b.opinions), strict=True):
+            assert abs(x.score - y.score) <= 1.0001e-4

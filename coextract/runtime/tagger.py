@@ -75,7 +75,7 @@ class Tagger:
         self.model_dir = Path(model_dir)
         self.meta, self.session = open_model(self.model_dir, quantized)
         self.featurizer = Featurizer(self.meta["vocabulary"], self.meta["n_buckets"])
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = (os.cpu_count() or 1) if threads is None else positive("threads", threads)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
 
@@ -127,8 +127,18 @@ class Tagger:
     def pipe(
         self, inputs: Iterable[str | Sequence[str]], batch_size: int = PIPE_BATCH
     ) -> Iterator[Extraction]:
-        """Extractions for `inputs` (raw texts or token lists), in order, `PIPE_CHUNK * batch_size` at a time."""
-        inputs = iter(inputs)
+        """Extractions for `inputs` (raw texts or token lists), in order, `PIPE_CHUNK * batch_size` at a time.
+
+        Checks its arguments at once, not when the first result is asked for.
+        """
+        if isinstance(inputs, str | bytes):
+            raise TypeError(
+                "pipe takes an iterable of reviews; for one review, call the tagger: tagger(text)"
+            )
+        positive("batch_size", batch_size)
+        return self.chunks(iter(inputs), batch_size)
+
+    def chunks(self, inputs: Iterator[str | Sequence[str]], batch_size: int) -> Iterator[Extraction]:
         while chunk := list(islice(inputs, PIPE_CHUNK * batch_size)):
             yield from self.tag_batch(chunk, batch_size)
 
@@ -179,10 +189,24 @@ def text_documents(texts: list[str]) -> list[Document]:
     return list(documents(texts))
 
 
-def check_tokens(tokens: Sequence[str]) -> Sequence[str]:
+def check_tokens(tokens: object) -> Sequence[str]:
+    """A pre-tokenized review, checked: a list or tuple of non-empty token strings."""
+    if isinstance(tokens, bytes | bytearray):
+        raise TypeError("a review is text, not bytes: decode it first (review.decode('utf-8'))")
+    if not isinstance(tokens, list | tuple):
+        raise TypeError(f"a review is raw text (str) or a list of token strings, not {type(tokens).__name__}")
     if not all(isinstance(t, str) and t and not t.isspace() for t in tokens):
         raise CoextractError("a pre-tokenized input must be a list of non-empty token strings")
     return tokens
+
+
+def positive(name: str, value: object) -> int:
+    """`value` if it is an int of 1 or more, else a ValueError (or TypeError) naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int of 1 or more, not {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be 1 or more, got {value}")
+    return value
 
 
 def load(
@@ -193,4 +217,6 @@ def load(
     `threads` is how many batch parts run at once (default: all cores);
     `quantized` picks the int8 model where the folder ships one.
     """
+    if not isinstance(name_or_path, str | Path) or not str(name_or_path):
+        raise TypeError(f"load takes a bundled model name or a model folder, not {name_or_path!r}")
     return Tagger(resolve_model(name_or_path), threads, quantized)
