@@ -6,6 +6,8 @@ clusters or builds a wheel. `pytest -m "not slow"` is the quick loop; the
 README's `python -m pytest` runs everything.
 """
 
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +49,25 @@ def coextract(*args, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "coextract", *args], capture_output=True, text=True, **kwargs
     )
+
+
+def coextract_in_terminal(*args, cwd=None, timeout: float = 300) -> tuple[int, str]:
+    """Run the real `coextract` with stdin, stdout and stderr on a pseudo-terminal: (exit status, what it showed)."""
+    controller, terminal = pty.openpty()
+    command = [sys.executable, "-m", "coextract", *args]
+    process = subprocess.Popen(command, stdin=terminal, stdout=terminal, stderr=terminal, cwd=cwd)
+    os.close(terminal)
+    shown = []
+    while True:
+        try:
+            data = os.read(controller, 4096)
+        except OSError:  # EIO: the command closed the terminal
+            break
+        if not data:
+            break
+        shown.append(data)
+    os.close(controller)
+    return process.wait(timeout), b"".join(shown).decode("utf-8", "replace").replace("\r\n", "\n")
 
 
 @pytest.fixture(scope="session")

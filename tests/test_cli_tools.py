@@ -49,3 +49,16 @@ def test_benchmark_scripts_import_as_a_package_too():
     code = "; ".join(f"import benchmarks.{name}" for name in names)
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_help_names_every_input_format_and_bundled_model_and_version_is_printed():
+    from coextract.corpus.readers import FORMATS
+    from coextract.runtime.model_folder import bundled_models
+    from coextract.version import __version__
+    from tests.conftest import coextract
+
+    help_text = " ".join(coextract("tag", "--help").stdout.split())
+    assert all(f".{name}" in help_text or name in help_text for name in FORMATS)
+    assert "txt, jsonl, csv, parquet or xml" in help_text
+    assert all(name in help_text for name in bundled_models())
+    assert coextract("--version").stdout.strip() == f"coextract {__version__}"

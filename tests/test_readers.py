@@ -65,7 +65,9 @@ def test_csv_long_review_and_missing_column(tmp_path):
     path.write_text(f'text\n"{long_review}"\n')
     (record,) = read_records(str(path))
     assert record.text == long_review
-    with pytest.raises(CoextractError, match=r"r\.csv:1: no column 'body'"):
+    with pytest.raises(
+        CoextractError, match=r"r\.csv:1: the header row has no column 'body' \(--text-field\); found: 'text'"
+    ):
         list(read_records(str(path), "body"))
 
 
@@ -211,3 +213,40 @@ def test_a_broken_gzip_is_one_clear_error_in_every_format(tmp_path, name, damage
         CoextractError, match=rf"{name}: (cannot be read to the end .*truncated or corrupt|not valid XML)"
     ):
         list(read_records(str(path)))
+
+
+def test_every_record_good_or_bad_carries_its_id(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text(
+        '{"rid": "a", "text": "good"}\n{not json\n{"rid": "c", "text": 7}\n{"text": "no id"}\n[1]\n'
+    )
+    records = list(read_records(str(path), id_field="rid"))
+    assert [r.id for r in records] == ["a", 2, "c", 4, 5]  # the id field, else the line number
+    assert [r.error is None for r in records] == [True, False, False, True, False]
+    csv_path = tmp_path / "r.csv"
+    csv_path.write_bytes(b"rid,text\nx,good\ny,too,many\nz,\xff\xfe\n")
+    assert [(r.id, r.error is None) for r in read_records(str(csv_path), id_field="rid")] == [
+        ("x", True),
+        (3, False),
+        (4, False),
+    ]
+
+
+@pytest.mark.parametrize("field", ["text_field", "id_field"])
+def test_a_field_no_record_has_is_an_error_up_front(tmp_path, field):
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(f'{{"rid": {i}, "text": "review {i}"}}\n' for i in range(500)))
+    with pytest.raises(CoextractError, match=r"r\.jsonl: none of the first 100 records has a field 'typo'"):
+        list(read_records(str(path), **{"text_field": "text", field: "typo"}))
+    short = tmp_path / "short.jsonl"
+    short.write_text('{"rid": 1, "text": "one review"}\n')
+    with pytest.raises(CoextractError, match="none of the first 1 records has a field 'typo'"):
+        list(read_records(str(short), **{"text_field": "text", field: "typo"}))
+
+
+@pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
+def test_txt_lines_end_at_lf_crlf_or_a_lone_cr(tmp_path, end):
+    path = tmp_path / "r.txt"
+    path.write_bytes(end.join([b"Great food", b"", b"slow service"]) + end)
+    records = list(read_records(str(path)))
+    assert [(r.line, r.text) for r in records] == [(1, "Great food"), (2, ""), (3, "slow service")]

@@ -141,11 +141,34 @@ def test_tagging_processes_do_not_load_torch(bundled_model_dir):
         "import sys\n"
         "from coextract.corpus import workers\n"
         "from coextract.corpus.engine import output_records\n"
+        "from coextract.corpus.writers import OutputFields\n"
         "from coextract.corpus.readers import Record\n"
         f"workers.start_worker({str(bundled_model_dir)!r})\n"
-        "out = output_records([Record('-', 1, 1, 'The pizza was great.')], workers._tagger, include_text=False)\n"
+        "out = output_records([Record('-', 1, 1, 'The pizza was great.')], workers._tagger, OutputFields())\n"
         "assert out[0]['aspects'][0]['text'] == 'pizza', out\n"
         "assert 'spacy' in sys.modules and sys.modules.get('torch') is None, sys.modules.get('torch')\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_with_several_inputs_each_record_names_its_file(tmp_path):
+    first, second = tmp_path / "a.txt", tmp_path / "b.jsonl"
+    first.write_text("The pizza was great\nslow service\n")
+    second.write_text('{"text": "Rude waiter"}\n{not json\n')
+    out = tmp_path / "out.jsonl"
+    result = coextract("tag", str(first), str(second), "--output", str(out), "--workers", "1", "--quiet")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["file"], r["id"]) for r in records] == [
+        (str(first), 1),
+        (str(first), 2),
+        (str(second), 1),
+        (str(second), 2),
+    ]
+    assert list(records[0]) == ["id", "file", "aspects", "opinions"]
+    assert records[3]["error"].startswith(f"{second}:2: invalid JSON")
+    single = coextract("tag", str(first), "--output", "-", "--workers", "1", "--quiet")
+    assert all(
+        "file" not in json.loads(line) for line in single.stdout.splitlines()
+    )  # one input: ids suffice

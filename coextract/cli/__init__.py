@@ -9,6 +9,7 @@ import sys
 
 from coextract.cli import evaluate, tag, train
 from coextract.errors import CoextractError
+from coextract.version import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="coextract",
         description="Joint aspect and opinion term extraction (CMLA) for customer reviews.",
     )
+    parser.add_argument("--version", action="version", version=f"coextract {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train.add_train_parser(commands)
     evaluate.add_parser(commands)

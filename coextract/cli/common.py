@@ -7,6 +7,10 @@ from coextract.errors import CoextractError
 from coextract.evaluation.benchmark import DATA_ENV, DATASETS
 
 DATASET_HELP = f"a sub-folder of --data-dir: {', '.join(DATASETS)}"
+MODEL_HELP = (
+    "a bundled model (restaurant = res14, laptop = lap14, res15) or a model folder written by "
+    "'coextract export' (default: restaurant)"
+)
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:

@@ -75,8 +75,8 @@ def add_parser(commands) -> None:
     evaluate.add_argument(
         "--model",
         required=True,
-        help="an exported model (bundled name such as 'restaurant', or a folder from 'coextract export') "
-        "or a run folder from 'coextract train' (evaluated with torch)",
+        help="an exported model (a bundled one: restaurant = res14, laptop = lap14, res15; or a folder from "
+        "'coextract export') or a run folder from 'coextract train' (evaluated with torch)",
     )
     evaluate.add_argument("--dataset", help=DATASET_HELP)
     evaluate.add_argument("--split", default="test", choices=SPLITS)

@@ -5,6 +5,7 @@ import glob
 import sys
 from pathlib import Path
 
+from coextract.cli.common import MODEL_HELP
 from coextract.errors import CoextractError
 
 
@@ -54,7 +55,7 @@ def cmd_tag(args: argparse.Namespace) -> None:
         raise CoextractError("--scheduler needs --engine dask")
     with tqdm(total=total, unit=" reviews", file=sys.stderr, disable=quiet, smoothing=0.1) as progress:
         if args.engine == "dask":
-            from coextract.corpus.dask_engine import tag_files_on_dask
+            from coextract.corpus.dask_parts import tag_files_on_dask
 
             summary = tag_files_on_dask(
                 inputs, args.output, tag_options(args), scheduler=args.scheduler, progress=progress
@@ -76,14 +77,17 @@ def add_parser(commands) -> None:
         "run the same command with --resume.",
     )
     tag.add_argument(
-        "inputs", nargs="+", help=".txt, .jsonl, .csv (each optionally .gz), .parquet, or - for stdin"
+        "inputs",
+        nargs="+",
+        help=".txt (a review per line), .jsonl, .csv, SemEval .xml (a record per sentence), each optionally "
+        ".gz, .parquet, or - for stdin (as .txt unless --input-format says otherwise); quoted globs expand",
     )
     tag.add_argument(
         "--output",
         required=True,
         help="JSON Lines file to write, or - for stdout; with --engine dask, a folder for the part files",
     )
-    tag.add_argument("--model", default="restaurant", help="bundled model name or alias, or a model folder")
+    tag.add_argument("--model", default="restaurant", help=MODEL_HELP)
     tag.add_argument(
         "--text-field", default="text", help="field or column holding the review (jsonl, csv, parquet)"
     )
@@ -91,17 +95,30 @@ def add_parser(commands) -> None:
         "--id-field", default=None, help="field or column holding the id (default: the line number)"
     )
     tag.add_argument(
-        "--input-format", default=None, help="txt, jsonl, csv or parquet (default: from the name)"
+        "--input-format", default=None, help="txt, jsonl, csv, parquet or xml (default: from the name)"
     )
-    tag.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    tag.add_argument(
+        "--workers", type=int, default=None, help="worker processes, 1 or more (default: all cores)"
+    )
     tag.add_argument("--include-text", action="store_true", help="copy the review text into the output")
     tag.add_argument(
         "--format", default=None, help="jsonl, csv or parquet (default: from the output's name, else jsonl)"
     )
-    tag.add_argument("--resume", action="store_true", help="continue an interrupted run of the same command")
+    tag.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run of the same command; refused, saying what changed, if an input, the "
+        "model or an option that changes the output is not what it was",
+    )
     tag.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     tag.add_argument("--strict", action="store_true", help="stop at the first bad record")
     tag.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_engine_flags(tag)
+    tag.set_defaults(func=cmd_tag)
+
+
+def add_engine_flags(tag) -> None:
+    """--engine and --scheduler: where the tagging runs."""
     tag.add_argument(
         "--engine",
         choices=("local", "dask"),
@@ -114,4 +131,3 @@ def add_parser(commands) -> None:
         default=None,
         help="Dask scheduler address (tcp://host:8786); default: a LocalCluster of --workers processes",
     )
-    tag.set_defaults(func=cmd_tag)

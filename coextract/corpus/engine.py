@@ -10,8 +10,9 @@ writes one JSON line per input record, resumable after a crash.
 
 For tests, `COEXTRACT_CRASH_AFTER_CHUNKS=N:MARKER` makes the process that writes
 the output kill itself (SIGKILL) right after its N-th chunk, once: the marker
-file is created first, and a run that finds it does not crash. A crash at a
-known point replaces tests that raced a running process.
+file is created first, and a run that finds it does not crash; likewise
+`COEXTRACT_CRASH_AFTER_PARTS=N:MARKER` for the Dask client after N parts. A crash
+at a known point replaces tests that raced a running process.
 """
 
 import os
@@ -24,15 +25,18 @@ from itertools import chain, islice
 from pathlib import Path
 
 from coextract.corpus.identity import run_identity
+from coextract.corpus.preflight import check_inputs, check_output_file, check_workers
 from coextract.corpus.readers import Record, read_records
+from coextract.corpus.sinks import open_output
 from coextract.corpus.workers import ordered_map, resident_tagger
-from coextract.corpus.writers import json_line, open_output, output_format_of, output_record
+from coextract.corpus.writers import OutputFields, json_line, output_format_of, output_record
 from coextract.errors import CoextractError
 from coextract.runtime.model_folder import model_digest, resolve_model
 from coextract.runtime.sizes import CHUNK, MODEL_BATCH
 from coextract.runtime.tagger import Tagger
 
 CRASH_ENV = "COEXTRACT_CRASH_AFTER_CHUNKS"
+CRASH_PARTS_ENV = "COEXTRACT_CRASH_AFTER_PARTS"
 
 Chunk = list[Record]
 Tagged = Iterator[tuple[Chunk, list[str]]]  # each chunk with its output lines
@@ -68,16 +72,16 @@ class Summary:
         return f"{self.records} records, {self.errors} errors, {self.seconds:.1f} s, {rate:,.0f} reviews/s"
 
 
-def output_records(records: Sequence[Record], tagger: Tagger, include_text: bool) -> list[dict]:
+def output_records(records: Sequence[Record], tagger: Tagger, fields: OutputFields) -> list[dict]:
     """The output objects of a chunk of records, the good ones tagged in one go."""
     good = [r.text for r in records if r.error is None]
     extractions = iter(tagger.tag_batch(good, batch_size=MODEL_BATCH))
-    return [output_record(r, next(extractions) if r.error is None else None, include_text) for r in records]
+    return [output_record(r, next(extractions) if r.error is None else None, fields) for r in records]
 
 
-def tag_chunk(records: Sequence[Record], tagger: Tagger, include_text: bool) -> list[str]:
+def tag_chunk(records: Sequence[Record], tagger: Tagger, fields: OutputFields) -> list[str]:
     """JSON lines for a chunk of records."""
-    return [json_line(out) for out in output_records(records, tagger, include_text)]
+    return [json_line(out) for out in output_records(records, tagger, fields)]
 
 
 def chunks(records: Iterable[Record], size: int = CHUNK) -> Iterator[Chunk]:
@@ -86,14 +90,14 @@ def chunks(records: Iterable[Record], size: int = CHUNK) -> Iterator[Chunk]:
         yield chunk
 
 
-def in_process(tagger: Tagger, include_text: bool) -> Callable[[Iterable[Chunk]], Tagged]:
+def in_process(tagger: Tagger, fields: OutputFields) -> Callable[[Iterable[Chunk]], Tagged]:
     """Tag chunks in this process, one after the other."""
-    return lambda chunked: ((chunk, tag_chunk(chunk, tagger, include_text)) for chunk in chunked)
+    return lambda chunked: ((chunk, tag_chunk(chunk, tagger, fields)) for chunk in chunked)
 
 
-def on_workers(model: str, workers: int, include_text: bool) -> Callable[[Iterable[Chunk]], Tagged]:
+def on_workers(model: str, workers: int, fields: OutputFields) -> Callable[[Iterable[Chunk]], Tagged]:
     """Tag chunks on `workers` processes, each holding a tagger of `model`, in order."""
-    return lambda chunked: ordered_map(partial(tag_chunk, include_text=include_text), chunked, workers, model)
+    return lambda chunked: ordered_map(partial(tag_chunk, fields=fields), chunked, workers, model)
 
 
 def tag_records(
@@ -111,10 +115,10 @@ def tag_records(
     return summary
 
 
-def crash_here_in_tests(n_chunks: int) -> None:
-    """The test hook of the module docstring."""
-    after, _, marker = os.environ.get(CRASH_ENV, "").partition(":")
-    if after and int(after) == n_chunks and not Path(marker).exists():
+def crash_here_in_tests(n_done: int, variable: str = CRASH_ENV) -> None:
+    """The test hook of the module docstring (`CRASH_PARTS_ENV`: the Dask client, after N parts)."""
+    after, _, marker = os.environ.get(variable, "").partition(":")
+    if after and int(after) == n_done and not Path(marker).exists():
         Path(marker).touch()
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -131,9 +135,16 @@ def fail_on_error(record: Record) -> Record:
 
 
 def tag_files(paths: Sequence[str], output: str, options: TagOptions, progress=None) -> Summary:
-    """Tag every record of `paths` into `output` (a file path, or `-`); see the module docstring."""
-    workers = options.workers or os.cpu_count() or 1
+    """Tag every record of `paths` into `output` (a file path, or `-`); see the module docstring.
+
+    Everything that can be checked before tagging is (`preflight`), so a run that
+    fails to start leaves no output behind; a run that stops before it tagged a
+    record removes its partial output too.
+    """
+    workers = check_workers(options.workers)
     output_format = output_format_of(output, options.output_format)
+    check_output_file(output, paths)
+    check_inputs(paths, options.text_field, options.id_field, options.input_format)
     model = model_digest(resolve_model(options.model))  # an unknown model fails here; a broken one in a task
     sink = open_output(output, options.resume, options.overwrite, run_identity(paths, model, asdict(options)))
     records = islice(all_records(paths, options), sink.done, None)
@@ -142,13 +153,17 @@ def tag_files(paths: Sequence[str], output: str, options: TagOptions, progress=N
     summary, started = Summary(records=sink.done, errors=sink.errors), time.perf_counter()
     if progress is not None:
         progress.update(sink.done)
+    fields = OutputFields(text=options.include_text, file=len(paths) > 1)
     try:
         if workers == 1:
-            tag = in_process(resident_tagger(options.model, threads=None), options.include_text)
+            tag = in_process(resident_tagger(options.model, threads=None), fields)
         else:
-            tag = on_workers(options.model, workers, options.include_text)
+            tag = on_workers(options.model, workers, fields)
         tag_records(records, tag, sink, summary, progress)
         sink.finish(output_format)
+    except BaseException:
+        sink.discard_if_empty()
+        raise
     finally:
         sink.close()
         summary.seconds = time.perf_counter() - started

@@ -22,6 +22,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import sys
 import xml.etree.ElementTree as ET
 import zlib
@@ -32,10 +33,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from coextract.corpus.csv_records import csv_rows
+from coextract.corpus.field_check import FieldCheck, check_names
 from coextract.errors import CoextractError
 from coextract.runtime.sizes import PARQUET_READ_ROWS
 
 FORMATS = ("txt", "jsonl", "csv", "parquet", "xml")
+LONE_CR = re.compile(rb"(?<=\r)(?!\n)")  # the place after a CR that no LF follows
 BOM = "\ufeff".encode()  # a UTF-8 byte-order mark: part of the file, not of its first review
 csv.field_size_limit(1 << 30)  # the default 128 KB would turn a long review into an error
 
@@ -91,10 +94,21 @@ def read_to_the_end(path: str) -> Iterator[None]:
 
 
 def binary_lines(path: str) -> Iterator[tuple[int, bytes]]:
-    """The lines of a file, numbered from 1; a UTF-8 byte-order mark opening the file is not part of line 1."""
+    """The lines of a file, numbered from 1; a UTF-8 byte-order mark opening the file is not part of line 1.
+
+    Lines end at LF, CRLF or a lone CR (files saved on old Macs), as in Python's universal newlines.
+    """
     with open_binary(path) as stream, read_to_the_end(path):
-        for line_no, line in enumerate(stream, start=1):
+        pieces = (piece for line in stream for piece in split_at_lone_cr(line))
+        for line_no, line in enumerate(pieces, start=1):
             yield line_no, line.removeprefix(BOM) if line_no == 1 else line
+
+
+def split_at_lone_cr(line: bytes) -> list[bytes]:
+    """`line` cut after each carriage return that ends a line on its own (each piece keeps its CR)."""
+    if b"\r" not in line[:-2]:  # the common case: no CR, or only the one of a CRLF ending
+        return [line]
+    return [piece for piece in LONE_CR.split(line) if piece]
 
 
 def decoded(path: str, line_no: int, raw: bytes) -> tuple[str | None, str | None]:
@@ -112,30 +126,39 @@ def read_txt(path: str) -> Iterator[Record]:
 
 
 def read_jsonl(path: str, text_field: str, id_field: str | None) -> Iterator[Record]:
+    fields = FieldCheck(path, text_field, id_field)
     for line_no, raw in binary_lines(path):
         line, error = decoded(path, line_no, raw)
         if error:
-            yield Record(path, line_no, None, None, error)
+            yield Record(path, line_no, line_no, None, error)
             continue
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as err:
-            yield Record(
-                path, line_no, None, None, f"{path}:{line_no}: invalid JSON ({err.msg} at column {err.colno})"
-            )
+            error = f"{path}:{line_no}: invalid JSON ({err.msg} at column {err.colno})"
+            yield Record(path, line_no, line_no, None, error)
             continue
+        fields.add(obj)
         yield record_from_fields(path, line_no, obj, text_field, id_field)
+    fields.finish()
 
 
 def record_from_fields(path: str, line_no: int, obj: Any, text_field: str, id_field: str | None) -> Record:
-    """A Record from a JSON object or CSV row, with an error if the text field is missing or not text."""
+    """A Record from a JSON object or CSV row, with an error if the text field is missing or not text.
+
+    Its id is the id field's value, else (no id field named, or none in this object) the line number.
+    """
     if not isinstance(obj, dict):
         return Record(
-            path, line_no, None, None, f"{path}:{line_no}: a JSON object is needed, got {type(obj).__name__}"
+            path,
+            line_no,
+            line_no,
+            None,
+            f"{path}:{line_no}: a JSON object is needed, got {type(obj).__name__}",
         )
-    record_id = obj.get(id_field) if id_field else line_no
+    record_id = obj[id_field] if id_field and obj.get(id_field) is not None else line_no
     if text_field not in obj:
         return Record(path, line_no, record_id, None, f"{path}:{line_no}: no field {text_field!r}")
     text = obj[text_field]
@@ -163,11 +186,11 @@ def read_csv(path: str, text_field: str, id_field: str | None) -> Iterator[Recor
             return
         if problem:
             raise CoextractError(f"{path}:1: the header row is not valid CSV: {problem.partition(';')[0]}")
-        if text_field not in header:
-            raise CoextractError(f"{path}:1: no column {text_field!r} in the header ({', '.join(header)})")
+        check_names(f"{path}:1", {"--text-field": text_field, "--id-field": id_field or text_field}, header,
+                    "the header row has no column")  # fmt: skip
         for line_no, row, problem in rows:
             if problem:
-                yield Record(path, line_no, None, None, f"{path}:{line_no}: {problem}")
+                yield Record(path, line_no, line_no, None, f"{path}:{line_no}: {problem}")
             else:
                 yield csv_record(path, line_no, header, row, text_field, id_field)
 
@@ -176,15 +199,10 @@ def csv_record(
     path: str, line_no: int, header: list[str], row: list[str], text_field: str, id_field: str | None
 ):
     if len(row) != len(header):
-        return Record(
-            path,
-            line_no,
-            None,
-            None,
-            f"{path}:{line_no}: {len(row)} fields, but the header has {len(header)}",
-        )
+        error = f"{path}:{line_no}: {len(row)} fields, but the header has {len(header)}"
+        return Record(path, line_no, line_no, None, error)
     if any(has_surrogates(field) for field in row):
-        return Record(path, line_no, None, None, f"{path}:{line_no}: bytes that are not UTF-8")
+        return Record(path, line_no, line_no, None, f"{path}:{line_no}: bytes that are not UTF-8")
     return record_from_fields(path, line_no, dict(zip(header, row, strict=True)), text_field, id_field)
 
 
@@ -207,6 +225,8 @@ def read_parquet(path: str, text_field: str, id_field: str | None) -> Iterator[R
         table = pq.ParquetFile(path)
     except Exception as err:  # pyarrow raises its own types for missing or foreign files
         raise CoextractError(f"{path}: not a readable parquet file ({err})") from None
+    check_names(path, {"--text-field": text_field, "--id-field": id_field or text_field}, table.schema_arrow.names,
+                "the table has no column")  # fmt: skip
     row_no = 0
     for batch in table.iter_batches(batch_size=PARQUET_READ_ROWS):
         for obj in batch.to_pylist():
@@ -243,19 +263,26 @@ def count_records(paths: list[str], given_format: str | None = None) -> int | No
 
     Compressed, CSV, XML, parquet and stdin inputs are not counted ahead (that
     would mean reading them twice); nor are JSONL inputs, whose blank lines hold
-    no record, exactly: the count is then an upper bound.
+    no record, exactly: the count is then an upper bound. An input that cannot be
+    counted (missing, a folder, an unknown format) gives None: the run reports it.
     """
-    total = 0
-    for path in paths:
-        if path == "-" or path.endswith(".gz") or input_format(path, given_format) not in ("txt", "jsonl"):
-            return None
-        with open(path, "rb") as stream:
-            size, last = 0, b"\n"
-            while block := stream.read(1 << 20):
-                size += block.count(b"\n")
-                last = block[-1:]
-        total += size + (last != b"\n")
-    return total
+    try:
+        counts = [count_lines(path, given_format) for path in paths]
+    except (OSError, CoextractError):
+        return None
+    return None if None in counts else sum(counts)
+
+
+def count_lines(path: str, given_format: str | None) -> int | None:
+    """The lines of a plain .txt or .jsonl file; None for any other input."""
+    if path == "-" or path.endswith(".gz") or input_format(path, given_format) not in ("txt", "jsonl"):
+        return None
+    with open(path, "rb") as stream:
+        size, last = 0, b"\n"
+        while block := stream.read(1 << 20):
+            size += block.count(b"\n")
+            last = block[-1:]
+    return size + (last != b"\n")
 
 
 def read_records(

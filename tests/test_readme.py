@@ -1,0 +1,27 @@
+"""The README's Python examples run, and show what the bundled models really return."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+CHECKED = re.compile(r"^(?P<expression>[^#\s][^#]*?)\s+# -> (?P<shown>.+)$")
+
+
+@pytest.mark.parametrize("block", [b for b in BLOCKS if "# -> " in b], ids=lambda b: b.splitlines()[0])
+def test_readme_examples_show_what_the_models_return(block):
+    namespace: dict = {}
+    pending: list[str] = []
+    for line in block.splitlines():
+        match = CHECKED.match(line)
+        if "# -> " in line:
+            assert match, f"a checked line must be one top-level expression: {line}"
+            exec("\n".join(pending), namespace)  # the example up to here, as written
+            pending = []
+            shown = repr(eval(match["expression"], namespace))
+            assert shown == match["shown"], f"{match['expression']} gives {shown}"
+        else:
+            pending.append(line)
+    exec("\n".join(pending), namespace)  # and the rest of it runs too
