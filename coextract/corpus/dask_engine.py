@@ -26,7 +26,7 @@ from coextract.corpus.engine import chunks, output_records
 from coextract.corpus.readers import record_from_fields
 from coextract.corpus.writers import OutputFields, columns
 from coextract.errors import CoextractError
-from coextract.runtime.model_folder import MODEL_FILES, model_digest, resolve_model
+from coextract.runtime.model_folder import model_digest, read_model_files, resolve_model, write_model_files
 from coextract.runtime.tagger import Tagger, load
 
 PART_FORMATS = ("jsonl", "parquet")
@@ -53,7 +53,7 @@ class ModelFiles:
     def read(cls, model: str | Path) -> "ModelFiles":
         folder = resolve_model(model)
         digest = model_digest(folder)
-        return cls(digest, {name: (folder / name).read_bytes() for name in MODEL_FILES})
+        return cls(digest, read_model_files(folder))
 
 
 _taggers: dict[str, Tagger] = {}  # per worker process: model digest -> loaded tagger
@@ -62,9 +62,9 @@ _taggers: dict[str, Tagger] = {}  # per worker process: model digest -> loaded t
 def worker_tagger(model: ModelFiles) -> Tagger:
     """The tagger for `model` in this process, loaded the first time only."""
     if model.digest not in _taggers:
-        folder = Path(tempfile.mkdtemp(prefix=f"coextract-{model.digest[:12]}-"))
-        for name, data in model.files.items():
-            (folder / name).write_bytes(data)
+        folder = write_model_files(
+            Path(tempfile.mkdtemp(prefix=f"coextract-{model.digest[:12]}-")), model.files
+        )
         _taggers[model.digest] = load(folder, threads=1)
     return _taggers[model.digest]
 

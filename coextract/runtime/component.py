@@ -1,24 +1,41 @@
-"""The `coextract` spaCy component: aspect and opinion terms on `doc.spans`.
+"""The `coextract` spaCy component: labelled aspect and opinion terms on `doc.spans`.
 
     nlp = spacy.blank("en")                      # or any pipeline
     nlp.add_pipe("coextract", config={"model": "restaurant"})
     doc = nlp("The pizza was great but the waiter was painfully slow.")
-    doc.spans["aspects"], doc.spans["opinions"]  # SpanGroups; scores in .attrs["scores"]
+    doc.spans["aspects"], doc.spans["opinions"]  # labelled ASPECT, OPINION; scores in .attrs["scores"]
 
 The factory is registered through the `spacy_factories` entry point, so no
 import of coextract is needed. The component reads `doc.text` through coextract's
 own preprocessing (the tokens the model was trained on) and maps the terms onto
-the doc's tokens by character offsets, so it works after any tokenizer.
+the doc's tokens by character offsets, so it works after any tokenizer; after
+coextract's own (`coextract.ReviewTokenizer.v1`) every term is exactly a span of
+doc tokens.
+
+Serialization: `nlp.to_disk` writes the model's files into the pipeline folder
+(unless the component names a bundled model, which ships with coextract and is
+stored by name), so the folder loads anywhere with `spacy.load`; `to_bytes`
+carries them likewise. `score` gives `nlp.evaluate` the span scores of both keys.
 """
 
-from collections.abc import Iterable, Iterator
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
+from pathlib import Path
 
+import srsly
 from spacy.language import Language
+from spacy.scorer import Scorer
 from spacy.tokens import Doc, SpanGroup
-from spacy.util import minibatch
+from spacy.training import Example
+from spacy.util import ensure_path, minibatch
 
+from coextract.errors import CoextractError
+from coextract.runtime.model_folder import is_bundled, read_model_files, write_model_files
 from coextract.runtime.sizes import PIPE_BATCH
 from coextract.runtime.tagger import Extraction, Span, Tagger, load
+
+MODEL_FOLDER = "model"  # inside the component's folder of a saved pipeline
 
 
 class CoextractComponent:
@@ -31,21 +48,28 @@ class CoextractComponent:
         model: str = "restaurant",
         aspects_key: str = "aspects",
         opinions_key: str = "opinions",
+        aspects_label: str = "ASPECT",
+        opinions_label: str = "OPINION",
         threads: int | None = None,
         batch_size: int = PIPE_BATCH,
     ) -> None:
         self.name = name
         self.model = model
-        self.aspects_key = aspects_key
-        self.opinions_key = opinions_key
+        self.keys = {aspects_key: aspects_label, opinions_key: opinions_label}
+        self.aspects_key, self.opinions_key = aspects_key, opinions_key
         self.threads = threads
         self.batch_size = batch_size
-        self._tagger: Tagger | None = load(model, threads=threads)  # a wrong model fails at add_pipe
+        self.source = model  # where the tagger loads from: the model, or the folder `from_disk` read
+        self._tagger: Tagger | None = None
+        # `spacy.load` builds the component before `from_disk` hands it the model it saved (the
+        # folder `model` named may be gone): a model still missing fails at the first doc, named.
+        with suppress(CoextractError):
+            self._tagger = load(model, threads=threads)
 
     @property
     def tagger(self) -> Tagger:
         if self._tagger is None:
-            self._tagger = load(self.model, threads=self.threads)
+            self._tagger = load(self.source, threads=self.threads)
         return self._tagger
 
     def __getstate__(self) -> dict:
@@ -57,10 +81,13 @@ class CoextractComponent:
         return self.tagger.tag_batch([doc.text for doc in docs], batch_size=self.batch_size)
 
     def set_annotations(self, docs: Iterable[Doc], extractions: Iterable[Extraction]) -> None:
-        """Put each extraction's terms on its doc as `SpanGroup`s with scores in `attrs`."""
+        """Put each extraction's terms on its doc as labelled `SpanGroup`s with scores in `attrs`."""
         for doc, extraction in zip(docs, extractions, strict=True):
-            doc.spans[self.aspects_key] = span_group(doc, self.aspects_key, extraction.aspects)
-            doc.spans[self.opinions_key] = span_group(doc, self.opinions_key, extraction.opinions)
+            for key, terms in (
+                (self.aspects_key, extraction.aspects),
+                (self.opinions_key, extraction.opinions),
+            ):
+                doc.spans[key] = span_group(doc, key, self.keys[key], terms)
 
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations([doc], self.predict([doc]))
@@ -72,12 +99,54 @@ class CoextractComponent:
             self.set_annotations(batch, self.predict(batch))
             yield from batch
 
+    def score(self, examples: Iterable[Example], **kwargs) -> dict:
+        """Exact span precision, recall and F1 of both keys (`spans_aspects_p`, ...), labels aside."""
+        examples, scores = list(examples), {}
+        for key in self.keys:
+            scores.update(Scorer.score_spans(examples, f"spans_{key}", getter=spans_of(key), labeled=False,
+                                             allow_overlap=True, **kwargs))  # fmt: skip
+        return scores
 
-def span_group(doc: Doc, key: str, spans: Iterable[Span]) -> SpanGroup:
-    """spaCy spans for character spans; a term that does not cover whole doc tokens is widened to them."""
+    def model_files(self) -> dict[str, bytes]:
+        """The files to save with the pipeline: none for a bundled model (it ships with coextract)."""
+        folder = self.tagger.model_dir
+        return {} if is_bundled(folder) and self.source == self.model else read_model_files(folder)
+
+    def to_disk(self, path, *, exclude: Iterable[str] = ()) -> None:
+        path = ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        if files := self.model_files():
+            write_model_files(path / MODEL_FOLDER, files)
+
+    def from_disk(self, path, *, exclude: Iterable[str] = ()) -> "CoextractComponent":
+        folder = ensure_path(path) / MODEL_FOLDER
+        if folder.is_dir():
+            self.use(folder)
+        return self
+
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        return srsly.msgpack_dumps({"files": self.model_files()})
+
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> "CoextractComponent":
+        if files := srsly.msgpack_loads(data)["files"]:
+            self.use(write_model_files(Path(tempfile.mkdtemp(prefix="coextract-model-")), files))
+        return self
+
+    def use(self, folder: Path) -> None:
+        """Tag with the model in `folder` (checked by `load` to be whole and consistent)."""
+        self._tagger = load(folder, threads=self.threads)
+        self.source = str(folder)
+
+
+def spans_of(key: str) -> Callable[[Doc, str], Iterable]:
+    return lambda doc, attr: doc.spans.get(key, [])
+
+
+def span_group(doc: Doc, key: str, label: str, spans: Iterable[Span]) -> SpanGroup:
+    """Labelled spaCy spans for character spans; a term that does not cover whole doc tokens is widened to them."""
     found, scores = [], []
     for span in spans:
-        token_span = doc.char_span(span.start, span.end, alignment_mode="expand")
+        token_span = doc.char_span(span.start, span.end, label=label, alignment_mode="expand")
         if token_span is not None:
             found.append(token_span)
             scores.append(span.score)
@@ -90,9 +159,19 @@ def span_group(doc: Doc, key: str, spans: Iterable[Span]) -> SpanGroup:
         "model": "restaurant",
         "aspects_key": "aspects",
         "opinions_key": "opinions",
+        "aspects_label": "ASPECT",
+        "opinions_label": "OPINION",
         "threads": None,
         "batch_size": PIPE_BATCH,
     },
+    default_score_weights={
+        "spans_aspects_f": 0.5,
+        "spans_opinions_f": 0.5,
+        "spans_aspects_p": 0.0,
+        "spans_aspects_r": 0.0,
+        "spans_opinions_p": 0.0,
+        "spans_opinions_r": 0.0,
+    },  # fmt: skip
 )
 def make_coextract(
     nlp: Language,
@@ -101,6 +180,8 @@ def make_coextract(
     model: str,
     aspects_key: str,
     opinions_key: str,
+    aspects_label: str,
+    opinions_label: str,
     threads: int | None,
     batch_size: int,
 ) -> CoextractComponent:
@@ -110,6 +191,8 @@ def make_coextract(
         model=model,
         aspects_key=aspects_key,
         opinions_key=opinions_key,
+        aspects_label=aspects_label,
+        opinions_label=opinions_label,
         threads=threads,
         batch_size=batch_size,
     )

@@ -45,6 +45,26 @@ def model_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def read_model_files(folder: Path) -> dict[str, bytes]:
+    """Every file of a model folder a tagger may read (the int8 model too, where it ships), by name."""
+    names = [*MODEL_FILES, *(["model.int8.onnx"] if (folder / "model.int8.onnx").is_file() else [])]
+    return {name: (folder / name).read_bytes() for name in names}
+
+
+def write_model_files(folder: Path, files: dict[str, bytes]) -> Path:
+    """Write what `read_model_files` read into `folder` (made if need be); return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        if name not in (*MODEL_FILES, "model.int8.onnx"):
+            raise CoextractError(f"{name!r} is not a file of a coextract model folder")
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def is_bundled(folder: Path) -> bool:
+    return bundled_models().get(folder.name) == folder
+
+
 def bundled_models() -> dict[str, Path]:
     """Bundled model folders by name (`res14`, ...), shipped as package data."""
     root = Path(str(resources.files("coextract.models")))
