@@ -1,6 +1,7 @@
 """Training and export, with torch (the `[train]` extra); nothing torch-free imports this package.
 
 - `model`: CMLA in one module, the forward pass readable as the maths.
+- `encoder`: a BERT encoder read from a local Hugging Face folder (the MiniLM tier's).
 - `checkpoint`: a training run folder: write it, read it back, run it as a backend.
 - `config`: the training settings and the per-dataset defaults dev chose.
 - `train`: train on a benchmark dataset, select on dev.
