@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,6 +26,7 @@ def test_tag_real_semeval_reviews_from_xml(tiny_model_dir, data_dir, tmp_path):
             assert record["text"][span["start"] : span["end"]] == span["text"]
 
 
+@pytest.mark.slow  # subprocesses that import torch or run spaCy's project tooling
 def test_spacy_project_workflow_is_valid():
     result = subprocess.run(
         [sys.executable, "-m", "spacy", "project", "run", "all", ".", "--dry"],
@@ -42,6 +45,7 @@ def test_spacy_project_workflow_is_valid():
                 assert (ROOT / "pipelines" / word).exists(), f"{word} (in: {step})"
 
 
+@pytest.mark.slow  # subprocesses that import torch or run spaCy's project tooling
 def test_benchmark_scripts_import_as_a_package_too():
     # `python -m benchmarks.NAME` from the repository root, beside `python benchmarks/NAME.py`.
     names = sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py") if p.stem != "__init__")
