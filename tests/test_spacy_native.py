@@ -1,6 +1,7 @@
 """The component as spaCy users use it: saved pipelines that carry their model, labels, nlp.evaluate,
 and an installable pipeline package."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import spacy
 from spacy import displacy
-from spacy.tokens import Doc
+from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
 from coextract.evaluation.evaluate import evaluate_raw
@@ -120,6 +121,32 @@ def test_nlp_evaluate_equals_coextract_evaluate_on_the_restaurant_test_xml(data_
                 report[side][name], abs=1e-12
             )  # float order only
     assert round(100 * scores["spans_aspects_f"], 2) == round(100 * report["aspect"]["f1"], 2) == 82.66
+
+
+@pytest.mark.slow
+def test_spacy_evaluate_writes_the_span_scores(tmp_path):
+    nlp = spacy.blank("en", config=REVIEW_TOKENIZER)
+    nlp.add_pipe("coextract", config={"model": "restaurant"})
+    nlp.to_disk(tmp_path / "pipe")
+    gold = nlp.make_doc("The pizza was great but the waiter was painfully slow.")
+    gold.spans["aspects"] = [gold.char_span(4, 9), gold.char_span(28, 34)]
+    gold.spans["opinions"] = [
+        gold.char_span(14, 19),
+        gold.char_span(39, 53),
+    ]  # "painfully slow": found "slow"
+    DocBin(docs=[gold]).to_disk(tmp_path / "gold.spacy")
+    result = subprocess.run(
+        [sys.executable, "-m", "spacy", "evaluate", str(tmp_path / "pipe"), str(tmp_path / "gold.spacy"),
+         "--output", str(tmp_path / "scores.json")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert (scores["spans_aspects_f"], scores["spans_opinions_p"], scores["spans_opinions_r"]) == (
+        1.0,
+        0.5,
+        0.5,
+    )
 
 
 @pytest.mark.slow

@@ -54,6 +54,7 @@ CASES = {
     "missing input": (["missing.txt"], "missing.txt: cannot be read (No such file or directory)"),
     "input is a folder": (["sub"], "sub: is a folder"),
     "--workers -1": (["in.txt", "--workers", "-1"], "--workers -1: give a number of processes of 1 or more"),
+    "--workers 0": (["in.txt", "--workers", "0"], "--workers 0: give a number of processes of 1 or more"),
     "stdin twice": (["-", "-"], "standard input ('-') is named more than once"),
     "output is an input": (["in.txt", "--output", "in.txt", "--overwrite"], "in.txt is also an input"),
     "CSV header without the field": (["header.csv"], "header.csv:1: the header row has no column 'text'"),
