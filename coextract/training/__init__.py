@@ -2,6 +2,7 @@
 
 - `model`: CMLA in one module, the forward pass readable as the maths.
 - `encoder`: a BERT encoder read from a local Hugging Face folder (the MiniLM tier's).
+- `minilm`: the MiniLM tier's network: CMLA's coupled layers over the encoder's word states.
 - `checkpoint`: a training run folder: write it, read it back, run it as a backend.
 - `config`: the training settings and the per-dataset defaults dev chose.
 - `train`: train on a benchmark dataset, select on dev.

@@ -154,9 +154,72 @@ class AttentionSide(nn.Module):
         return r, alpha, u_next
 
 
-class CMLA(nn.Module):
-    """The whole network: embeddings and n-gram convolutions, the GRU encoder, L
-    layers of coupled attention on both sides, and a BIO head per side.
+class CoupledLayers(nn.Module):
+    """Everything above the encoder, shared by both tiers: the prototypes, L layers of coupled
+    attention on both sides, and a BIO head per side. A subclass builds its encoder, then calls
+    `add_coupled_layers`; its forward computes word states h and returns `attend(h, mask, lengths)`."""
+
+    def add_coupled_layers(self, config, dim: int) -> None:
+        """`config` has n_slices, inner_dim, bidirectional, n_tags; d = `dim`."""
+        directions = 2 if config.bidirectional else 1
+        self.prototype_a = nn.Parameter(torch.empty(dim))  # u^a
+        self.prototype_p = nn.Parameter(torch.empty(dim))  # u^p
+        self.coupled = CoupledAttention(dim, config.n_slices)
+        self.aspect_side = AttentionSide(config, dim)
+        self.opinion_side = AttentionSide(config, dim)
+        self.aspect_head = nn.Linear(directions * config.inner_dim, config.n_tags)
+        self.opinion_head = nn.Linear(directions * config.inner_dim, config.n_tags)
+
+    def init_coupled_layers(self, dim: int) -> None:
+        nn.init.xavier_uniform_(self.coupled.tensors.view(-1, dim, dim))
+        nn.init.uniform_(self.prototype_a, -1 / math.sqrt(dim), 1 / math.sqrt(dim))
+        nn.init.uniform_(self.prototype_p, -1 / math.sqrt(dim), 1 / math.sqrt(dim))
+
+    def attend(self, h: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor):
+        """h (B, T, d), mask (B, T), lengths (B,) -> aspect_logits (B, T, 3), opinion_logits (B, T, 3),
+        attentions (B, 2, L, T)."""
+        u_a = self.prototype_a.unsqueeze(0)  # (1, d): shared by all sentences, so layer 1's
+        u_p = self.prototype_p.unsqueeze(0)  # tensor products are computed once, not per sentence
+        r_a_sum, r_p_sum, attentions = 0, 0, []
+        for _ in range(self.config.n_layers):  # unrolled at export: L is fixed
+            beta_a, beta_p = self.coupled(h, u_a, u_p)  # (B, T, 2K) each
+            r_a, alpha_a, u_a_next = self.aspect_side(beta_a, h, u_a, mask, lengths)
+            r_p, alpha_p, u_p_next = self.opinion_side(beta_p, h, u_p, mask, lengths)
+            u_a, u_p = u_a_next, u_p_next
+            r_a_sum = r_a_sum + r_a  # (B, T, dr)
+            r_p_sum = r_p_sum + r_p
+            attentions.append(torch.stack([alpha_a, alpha_p], dim=1))  # (B, 2, T)
+
+        aspect_logits = self.aspect_head(self.dropout(r_a_sum))  # (B, T, 3)
+        opinion_logits = self.opinion_head(self.dropout(r_p_sum))  # (B, T, 3)
+        return aspect_logits, opinion_logits, torch.stack(attentions, dim=2)  # (B, 2, L, T)
+
+    @staticmethod
+    def loss(aspect_logits, opinion_logits, aspect_tags, opinion_tags, mask) -> torch.Tensor:
+        """Cross-entropy of aspects plus cross-entropy of opinions, over real tokens."""
+        aspect = F.cross_entropy(aspect_logits[mask], aspect_tags[mask])
+        opinion = F.cross_entropy(opinion_logits[mask], opinion_tags[mask])
+        return aspect + opinion
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+
+def init_weights(module: nn.Module) -> None:
+    """Xavier for linear layers, small normal for embeddings (row 0, padding, at zero)."""
+    if isinstance(module, nn.Linear):
+        nn.init.xavier_uniform_(module.weight)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, std=0.1)
+        with torch.no_grad():
+            module.weight[0].zero_()
+
+
+class CMLA(CoupledLayers):
+    """The fast tier: embeddings and n-gram convolutions, the GRU encoder, then the coupled
+    layers (`CoupledLayers`): L layers of coupled attention on both sides, a BIO head per side.
 
     `forward` maps padded token ids to per-token logits and the attention weights
     of every layer (drawn in `notebooks/attention.ipynb`); `loss` is what training
@@ -184,35 +247,14 @@ class CMLA(nn.Module):
         )
         self.dropout = nn.Dropout(config.dropout)
         self.encoder = SentenceGRU(input_dim, config.hidden_dim, config.bidirectional)
-        self.prototype_a = nn.Parameter(torch.empty(dim))  # u^a
-        self.prototype_p = nn.Parameter(torch.empty(dim))  # u^p
-        self.coupled = CoupledAttention(dim, config.n_slices)
-        self.aspect_side = AttentionSide(config, dim)
-        self.opinion_side = AttentionSide(config, dim)
-        self.aspect_head = nn.Linear(directions * config.inner_dim, config.n_tags)
-        self.opinion_head = nn.Linear(directions * config.inner_dim, config.n_tags)
-        self.apply(self._init_weights)
-        nn.init.xavier_uniform_(self.coupled.tensors.view(-1, dim, dim))
-        nn.init.uniform_(self.prototype_a, -1 / math.sqrt(dim), 1 / math.sqrt(dim))
-        nn.init.uniform_(self.prototype_p, -1 / math.sqrt(dim), 1 / math.sqrt(dim))
-
-    def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, nn.Linear):
-            nn.init.xavier_uniform_(module.weight)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, std=0.1)
-            with torch.no_grad():
-                module.weight[0].zero_()
+        self.add_coupled_layers(config, dim)
+        self.apply(init_weights)
+        self.init_coupled_layers(dim)
 
     def load_word_vectors(self, vectors: torch.Tensor) -> None:
         """Initialise the word embedding with pre-trained vectors (vocab_size, word_dim)."""
         with torch.no_grad():
             self.word_embedding.weight.copy_(vectors)
-
-    def num_parameters(self, trainable_only: bool = False) -> int:
-        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
     def forward(self, word_ids, subword_ids, mask):
         """word_ids (B, T), subword_ids (B, T, S), mask (B, T) bool.
@@ -229,27 +271,4 @@ class CMLA(nn.Module):
             x = self.ngrams(x, mask)  # (B, T, C + n_kernels * F)
         lengths = mask.sum(dim=1)  # (B,)
         h = self.encoder(x, lengths)  # (B, T, d)
-        h = self.dropout(h)
-
-        u_a = self.prototype_a.unsqueeze(0)  # (1, d): shared by all sentences, so layer 1's
-        u_p = self.prototype_p.unsqueeze(0)  # tensor products are computed once, not per sentence
-        r_a_sum, r_p_sum, attentions = 0, 0, []
-        for _ in range(self.config.n_layers):  # unrolled at export: L is fixed
-            beta_a, beta_p = self.coupled(h, u_a, u_p)  # (B, T, 2K) each
-            r_a, alpha_a, u_a_next = self.aspect_side(beta_a, h, u_a, mask, lengths)
-            r_p, alpha_p, u_p_next = self.opinion_side(beta_p, h, u_p, mask, lengths)
-            u_a, u_p = u_a_next, u_p_next
-            r_a_sum = r_a_sum + r_a  # (B, T, dr)
-            r_p_sum = r_p_sum + r_p
-            attentions.append(torch.stack([alpha_a, alpha_p], dim=1))  # (B, 2, T)
-
-        aspect_logits = self.aspect_head(self.dropout(r_a_sum))  # (B, T, 3)
-        opinion_logits = self.opinion_head(self.dropout(r_p_sum))  # (B, T, 3)
-        return aspect_logits, opinion_logits, torch.stack(attentions, dim=2)  # (B, 2, L, T)
-
-    @staticmethod
-    def loss(aspect_logits, opinion_logits, aspect_tags, opinion_tags, mask) -> torch.Tensor:
-        """Cross-entropy of aspects plus cross-entropy of opinions, over real tokens."""
-        aspect = F.cross_entropy(aspect_logits[mask], aspect_tags[mask])
-        opinion = F.cross_entropy(opinion_logits[mask], opinion_tags[mask])
-        return aspect + opinion
+        return self.attend(self.dropout(h), mask, lengths)

@@ -1,0 +1,65 @@
+"""The MiniLM tier's network: CMLA's coupled attention over a pretrained BERT encoder's word states.
+
+For a sentence of T words cut into P word pieces (a [CLS] first, a [SEP] last):
+
+    s = Encoder(pieces)                                   (P, H)   fine-tuned MiniLM
+    h = tanh(W s[first piece of each word])               (T, d)   a word is its first piece
+    then the coupled layers of `model.CoupledLayers`, as in the fast tier.
+
+Inputs are padded batches: piece_ids (B, P), piece_mask (B, P), word_starts
+(B, T) (the position of each word's first piece; 0 at padding) and mask (B, T).
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from coextract.training.encoder import Encoder, EncoderConfig
+from coextract.training.model import CoupledLayers, init_weights
+
+
+@dataclass
+class MiniLMConfig:
+    encoder: dict = field(default_factory=dict)  # EncoderConfig fields
+    hidden_dim: int = 128  # d: width each word's state is projected to for the coupled attention
+    inner_dim: int = 50  # size per direction of the GRU over compositions
+    bidirectional: bool = True
+    n_slices: int = 20  # K
+    n_layers: int = 2  # L
+    dropout: float = 0.1
+    n_tags: int = 3
+
+
+class MiniLMCMLA(CoupledLayers):
+    """CMLA over a BERT encoder; `from_pretrained` starts it from a Hugging Face folder."""
+
+    def __init__(self, config: MiniLMConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = Encoder(EncoderConfig(**config.encoder))
+        self.project = nn.Linear(self.encoder.config.hidden_size, config.hidden_dim)
+        self.dropout = nn.Dropout(config.dropout)
+        self.add_coupled_layers(config, config.hidden_dim)
+        for module in (self.project, self.coupled, self.aspect_side, self.opinion_side):
+            module.apply(init_weights)  # the encoder keeps BERT's own initialisation or its weights
+        self.aspect_head.apply(init_weights)
+        self.opinion_head.apply(init_weights)
+        self.init_coupled_layers(config.hidden_dim)
+
+    @classmethod
+    def from_pretrained(cls, folder: Path, **overrides) -> "MiniLMCMLA":
+        """A model whose encoder holds the weights of a local Hugging Face BERT folder."""
+        encoder = EncoderConfig.from_folder(folder)
+        model = cls(MiniLMConfig(encoder=vars(encoder) | overrides.pop("encoder", {}), **overrides))
+        model.encoder.load_pretrained(folder)
+        return model
+
+    def forward(self, piece_ids, piece_mask, word_starts, mask):
+        """Returns aspect_logits (B, T, 3), opinion_logits (B, T, 3), attentions (B, 2, L, T)."""
+        pieces = self.encoder(piece_ids, piece_mask)  # (B, P, H)
+        index = word_starts.unsqueeze(-1).expand(-1, -1, pieces.size(-1))  # (B, T, H)
+        words = pieces.gather(1, index)  # (B, T, H): each word's first piece
+        h = self.dropout(torch.tanh(self.project(words)))  # (B, T, d)
+        return self.attend(h, mask, mask.sum(dim=1))
