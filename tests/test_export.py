@@ -117,7 +117,7 @@ def test_the_graph_takes_rows_in_any_length_order(tiny_model_dir, data_dir):
 
     def run(batch_sentences):
         batch = tagger.featurizer.batch(batch_sentences)
-        return tagger.run(batch.word_ids, batch.subword_ids, batch.mask)
+        return tagger.run(batch.feeds())
 
     aspects, opinions, attentions = run(sentences)  # (B, T, 3), (B, T, 3), (B, 2, L, T)
     for row, tokens in enumerate(sentences):

@@ -46,6 +46,10 @@ class Batch:
     subword_ids: np.ndarray  # (B, T, S) int64, 0 = padding
     mask: np.ndarray  # (B, T) bool, True at real tokens
 
+    def feeds(self) -> dict[str, np.ndarray]:
+        """The arrays by the names of the model's inputs."""
+        return {"word_ids": self.word_ids, "subword_ids": self.subword_ids, "mask": self.mask}
+
 
 class Featurizer:
     """Maps tokens to word ids and hashed sub-word ids.

@@ -91,16 +91,13 @@ class Tagger:
         intra-op threads, while splitting the rows scales with the cores, and
         small parts keep each step's data in cache (benchmarks/README.md).
         """
-        rows = batch.mask.shape[0]
+        feeds, rows = batch.feeds(), batch.mask.shape[0]
         step = max(1, min(PART_ROWS, -(-rows // self.threads)))  # rows per part
-        parts = [
-            (batch.word_ids[i : i + step], batch.subword_ids[i : i + step], batch.mask[i : i + step])
-            for i in range(0, rows, step)
-        ]
+        parts = [{name: array[i : i + step] for name, array in feeds.items()} for i in range(0, rows, step)]
         if len(parts) == 1:
-            return self.run(*parts[0])
+            return self.run(parts[0])
         spread = self.pool().map if self.threads > 1 else map
-        outputs = list(spread(lambda part: self.run(*part), parts))
+        outputs = list(spread(self.run, parts))
         return tuple(np.concatenate(pieces) for pieces in zip(*outputs, strict=True))
 
     def pool(self) -> ThreadPoolExecutor:
@@ -109,8 +106,8 @@ class Tagger:
             self._pool, self._pool_pid = ThreadPoolExecutor(self.threads), os.getpid()
         return self._pool
 
-    def run(self, word_ids: np.ndarray, subword_ids: np.ndarray, mask: np.ndarray):
-        feeds = {"word_ids": word_ids, "subword_ids": subword_ids, "mask": mask}
+    def run(self, feeds: dict[str, np.ndarray]):
+        """The graph on one part of a batch: its arrays by input name."""
         aspect_probs, opinion_probs, aspect_att, opinion_att = self.session.run(None, feeds)
         return aspect_probs, opinion_probs, np.stack([aspect_att, opinion_att], axis=1)
 
