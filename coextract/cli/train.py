@@ -6,7 +6,7 @@ from pathlib import Path
 
 from coextract.cli.common import DATASET_HELP, add_data_dir, add_raw_files, raw_files
 from coextract.errors import CoextractError
-from coextract.evaluation.benchmark import default_data_dir
+from coextract.evaluation.benchmark import ENCODER_ENV, default_data_dir, default_encoder_dir
 
 
 def int_tuple(text: str) -> tuple[int, ...]:
@@ -54,7 +54,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     output = Path(args.output)
     if (output / "model.pt").exists() and not args.overwrite:
         raise CoextractError(f"{output} already holds a trained model; pass --overwrite to replace it")
-    config = recommended_config(args.dataset)
+    config = recommended_config(args.dataset, encoder=str(args.encoder or ""))
     config.seed = args.seed
     config.raw_files = raw_files(args)
     for field, _, _ in TRAIN_FLAGS:
@@ -111,6 +111,15 @@ def add_train_parser(commands) -> None:
     )
     train.add_argument("--dataset", required=True, help=DATASET_HELP)
     train.add_argument("--seed", type=int, default=1)
+    train.add_argument(
+        "--encoder",
+        nargs="?",
+        const=default_encoder_dir(),
+        default=None,
+        type=Path,
+        help="train the MiniLM tier: CMLA over this local Hugging Face BERT folder (default, with the flag "
+        f"alone: ${ENCODER_ENV}, else ../shared/models/all-MiniLM-L6-v2 beside the repository)",
+    )
     train.add_argument("--output", required=True, help="run folder to write")
     train.add_argument("--overwrite", action="store_true", help="replace a model in --output")
     add_data_dir(train)

@@ -21,6 +21,7 @@ from coextract.runtime.features import PAD, UNK
 DATASETS = ("res14", "lap14", "res15")
 SPLITS = ("train", "dev", "test")
 DATA_ENV = "COEXTRACT_DATA"
+ENCODER_ENV = "COEXTRACT_ENCODER"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,13 @@ def default_data_dir() -> Path:
         if candidate.is_dir():
             return candidate
     return repo_root.parent / "shared" / "data" / "absa"
+
+
+def default_encoder_dir() -> Path:
+    """`$COEXTRACT_ENCODER`, else the shared all-MiniLM-L6-v2 folder beside the repository (as the data)."""
+    if os.environ.get(ENCODER_ENV):
+        return Path(os.environ[ENCODER_ENV])
+    return default_data_dir().parents[1] / "models" / "all-MiniLM-L6-v2"
 
 
 def dataset_dir(data_dir: Path | str, dataset: str) -> Path:

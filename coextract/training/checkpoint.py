@@ -3,33 +3,35 @@
 A run folder holds everything needed to use or audit the model:
 
 - `model.pt`: the weights, a plain state dict (`torch.load(..., weights_only=True)`).
-- `config.json`: model and training hyper-parameters, the vocabulary, the seed,
-  the dataset and a sha256 fingerprint of the training data.
+- `config.json`: the tier (fast, or minilm), model and training hyper-parameters,
+  the vocabulary (fast tier) or the encoder folder (MiniLM tier), the seed, the
+  dataset and a sha256 fingerprint of the training data.
+- `tokenizer.json` (MiniLM tier): the encoder's word pieces.
 - `metrics.json`: dev and test scores of the selected epoch and per-epoch history.
 
 Training writes it (`save_run`); evaluation, export and the benchmarks read it (`load_run`).
 """
 
 import json
+import shutil
 from pathlib import Path
 
 import torch
 
 from coextract.errors import CoextractError
 from coextract.runtime.features import Batch, Featurizer
+from coextract.runtime.pieces import PieceBatch, PieceFeaturizer
 from coextract.runtime.predict import Backend
+from coextract.training.minilm import MiniLMCMLA, MiniLMConfig
 from coextract.training.model import CMLA, CMLAConfig
 from coextract.version import __version__
 
-RUN_CONFIG, WEIGHTS, METRICS = "config.json", "model.pt", "metrics.json"
+RUN_CONFIG, WEIGHTS, METRICS, TOKENIZER = "config.json", "model.pt", "metrics.json", "tokenizer.json"
 
 
-def to_tensors(batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    return (
-        torch.from_numpy(batch.word_ids),
-        torch.from_numpy(batch.subword_ids),
-        torch.from_numpy(batch.mask),
-    )
+def to_tensors(batch: Batch | PieceBatch) -> dict[str, torch.Tensor]:
+    """A batch's arrays as tensors, by the names of the model's inputs."""
+    return {name: torch.from_numpy(array) for name, array in batch.feeds().items()}
 
 
 def torch_backend(model: CMLA) -> Backend:
@@ -38,7 +40,7 @@ def torch_backend(model: CMLA) -> Backend:
     def run(batch: Batch):
         model.eval()
         with torch.inference_mode():
-            aspect_logits, opinion_logits, attentions = model(*to_tensors(batch))
+            aspect_logits, opinion_logits, attentions = model(**to_tensors(batch))
         return (
             aspect_logits.softmax(-1).numpy(),
             opinion_logits.softmax(-1).numpy(),
@@ -48,16 +50,19 @@ def torch_backend(model: CMLA) -> Backend:
     return run
 
 
-def save_run(output: Path, model: CMLA, run_config: dict, metrics: dict) -> None:
-    """Write the run folder: weights, config (with the coextract version) and metrics."""
+def save_run(output: Path, model: CMLA | MiniLMCMLA, run_config: dict, metrics: dict) -> None:
+    """Write the run folder: weights, config (with the coextract version) and metrics; a MiniLM-tier
+    run also keeps its encoder's tokenizer.json, so the folder is whole without the encoder folder."""
     output.mkdir(parents=True, exist_ok=True)
+    if run_config.get("tier") == "minilm":
+        shutil.copy(Path(run_config["encoder"]) / TOKENIZER, output / TOKENIZER)
     torch.save(model.state_dict(), output / WEIGHTS)
     run_config = {"coextract_version": __version__, **run_config}
     (output / RUN_CONFIG).write_text(json.dumps(run_config, indent=1) + "\n")
     (output / METRICS).write_text(json.dumps(metrics, indent=1) + "\n")
 
 
-def load_run(run_dir: Path | str) -> tuple[CMLA, Featurizer, dict]:
+def load_run(run_dir: Path | str) -> tuple[CMLA | MiniLMCMLA, Featurizer | PieceFeaturizer, dict]:
     """The model, featurizer and config of a run folder written by `save_run`."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -68,12 +73,13 @@ def load_run(run_dir: Path | str) -> tuple[CMLA, Featurizer, dict]:
             raise CoextractError(f"{path}: not found; is {run_dir} a folder written by 'coextract train'?")
     try:
         run_config = json.loads(config_path.read_text())
-        model_config = CMLAConfig(**run_config["model"])
+        minilm = run_config.get("tier") == "minilm"
+        model_config = (MiniLMConfig if minilm else CMLAConfig)(**run_config["model"])
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise CoextractError(f"{config_path}: not a coextract run config ({err})") from None
     try:
         state = torch.load(weights_path, weights_only=True, map_location="cpu")
-        model = CMLA(model_config)
+        model = MiniLMCMLA(model_config) if minilm else CMLA(model_config)
         model.load_state_dict(state)
     except Exception as err:  # torch raises many types for a corrupt or mismatched file
         reason = str(err).strip().splitlines()[0] if str(err).strip() else ""
@@ -81,6 +87,8 @@ def load_run(run_dir: Path | str) -> tuple[CMLA, Featurizer, dict]:
             f"{weights_path}: unreadable checkpoint ({type(err).__name__}: {reason}); retrain with 'coextract train'"
         ) from None
     model.eval()
+    if minilm:
+        return model, PieceFeaturizer(run_dir / TOKENIZER), run_config
     return model, Featurizer(run_config["vocabulary"], model_config.n_buckets), run_config
 
 

@@ -18,7 +18,10 @@ class TrainConfig:
     average_top: int = 5  # also try the mean weights of the k best epochs on dev; kept if dev prefers it
     max_train_sentences: int | None = None  # a slice of train, for quick tests
     raw_files: tuple[str, ...] = ()  # train on raw SemEval files (XML + opinions, or CMLA 2015 pair) instead
-    model: dict = field(default_factory=dict)  # CMLAConfig overrides
+    model: dict = field(default_factory=dict)  # CMLAConfig (or MiniLMConfig) overrides
+    encoder: str = ""  # a Hugging Face BERT folder: train the MiniLM tier over it; "" = the fast tier
+    encoder_learning_rate: float = 5e-5  # the pretrained encoder's own, lower learning rate
+    warmup: float = 0.1  # MiniLM tier: share of the steps over which learning rates rise linearly
 
 
 # Settings that dev F1 preferred over the TrainConfig and CMLAConfig defaults, per
@@ -32,7 +35,13 @@ RECOMMENDED: dict[str, dict] = {
 }
 
 
-def recommended_config(dataset: str) -> TrainConfig:
-    """A fresh TrainConfig with the dev-chosen settings for `dataset`."""
+# The MiniLM tier's starting point (12 epochs, as in the probe of issue 17); not yet tuned on dev.
+MINILM: dict = {"max_epochs": 12, "patience": 12, "learning_rate": 1e-3}
+
+
+def recommended_config(dataset: str, encoder: str = "") -> TrainConfig:
+    """A fresh TrainConfig with the dev-chosen settings for `dataset` (the MiniLM tier's with `encoder`)."""
+    if encoder:
+        return TrainConfig(dataset=dataset, encoder=encoder, **MINILM)
     settings = RECOMMENDED.get(dataset, {})
     return TrainConfig(dataset=dataset, **{**settings, "model": dict(settings.get("model", {}))})

@@ -136,6 +136,8 @@ def export_run(
     """
     run_dir, output = Path(run_dir), Path(output)
     model, featurizer, run_config = load_run(run_dir)
+    if run_config.get("tier") == "minilm":
+        raise CoextractError(f"{run_dir} is a MiniLM-tier run: its ONNX export is not built yet (issue 17)")
     splits = read_dataset(data_dir, run_config["dataset"])
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))  # same file system

@@ -28,8 +28,10 @@ from coextract.evaluation.benchmark import (
 )
 from coextract.evaluation.evaluate import score_examples
 from coextract.runtime.features import Featurizer
+from coextract.runtime.pieces import PieceFeaturizer
 from coextract.training.checkpoint import save_run, to_tensors, torch_backend
 from coextract.training.config import TrainConfig
+from coextract.training.minilm import MiniLMCMLA
 from coextract.training.model import CMLA, CMLAConfig
 
 
@@ -69,7 +71,9 @@ def shuffled_batches(lengths: Sequence[int], batch_size: int, rng) -> list[list[
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def train_epoch(model, optimizer, featurizer, examples, config: TrainConfig, rng, average=None) -> float:
+def train_epoch(
+    model, optimizer, featurizer, examples, config: TrainConfig, rng, average=None, schedule=None
+) -> float:
     """One pass over `examples` in a seeded random order; returns the mean loss."""
     model.train()
     total, n_batches = 0.0, 0
@@ -79,13 +83,15 @@ def train_epoch(model, optimizer, featurizer, examples, config: TrainConfig, rng
         n_tokens = batch.mask.shape[1]
         aspect_tags = pad_tags([e.aspect_tags for e in chunk], n_tokens)
         opinion_tags = pad_tags([e.opinion_tags for e in chunk], n_tokens)
-        word_ids, subword_ids, mask = to_tensors(batch)
-        aspect_logits, opinion_logits, _ = model(word_ids, subword_ids, mask)
-        loss = model.loss(aspect_logits, opinion_logits, aspect_tags, opinion_tags, mask)
+        inputs = to_tensors(batch)
+        aspect_logits, opinion_logits, _ = model(**inputs)
+        loss = model.loss(aspect_logits, opinion_logits, aspect_tags, opinion_tags, inputs["mask"])
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
+        if schedule is not None:
+            schedule.step()
         if average is not None:
             average.update_parameters(model)
         total += loss.item()
@@ -120,14 +126,7 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
     splits = read_dataset(data_dir, config.dataset)
     if config.raw_files:
         splits.update(raw_splits(config, output, log))
-    vocabulary = read_vocabulary(data_dir, config.dataset)
-    vectors = read_word_vectors(data_dir, config.dataset, tuple(config.embeddings))
-    model_config = CMLAConfig(vocab_size=len(vocabulary), word_dim=vectors.shape[1], **config.model)
-    featurizer = Featurizer(vocabulary, model_config.n_buckets)
-
-    seed_everything(config.seed)
-    model = CMLA(model_config)
-    model.load_word_vectors(torch.from_numpy(vectors))
+    model, featurizer, described = minilm_tier(config) if config.encoder else fast_tier(config, data_dir)
     fitted = fit(model, featurizer, splits, config, log)
     kept_epochs = keep_best_or_average(model, fitted.top, featurizer, splits["dev"], log)
     metrics = {
@@ -145,11 +144,52 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
         "dataset": config.dataset,
         "data_fingerprint": fingerprint(data_dir, config.dataset, config.raw_files),
         "train": asdict(config),
-        "model": asdict(model_config),
-        "vocabulary": vocabulary,
+        **described,
     }
     save_run(output, model, run_config, metrics)
     return metrics
+
+
+def fast_tier(config: TrainConfig, data_dir: Path | str) -> tuple[CMLA, Featurizer, dict]:
+    """CMLA over the dataset's word vectors, with its featurizer and what the run folder records of it."""
+    vocabulary = read_vocabulary(data_dir, config.dataset)
+    vectors = read_word_vectors(data_dir, config.dataset, tuple(config.embeddings))
+    model_config = CMLAConfig(vocab_size=len(vocabulary), word_dim=vectors.shape[1], **config.model)
+    seed_everything(config.seed)
+    model = CMLA(model_config)
+    model.load_word_vectors(torch.from_numpy(vectors))
+    featurizer = Featurizer(vocabulary, model_config.n_buckets)
+    return model, featurizer, {"tier": "fast", "model": asdict(model_config), "vocabulary": vocabulary}
+
+
+def minilm_tier(config: TrainConfig) -> tuple[MiniLMCMLA, PieceFeaturizer, dict]:
+    """CMLA over the pretrained encoder in `config.encoder`, with its word-piece featurizer."""
+    folder = Path(config.encoder)
+    seed_everything(config.seed)
+    model = MiniLMCMLA.from_pretrained(folder, **config.model)
+    described = {"tier": "minilm", "model": asdict(model.config), "encoder": str(folder.resolve())}
+    return model, PieceFeaturizer(folder / "tokenizer.json"), described
+
+
+def optimizer_and_schedule(model, config: TrainConfig, steps: int):
+    """Adam for the fast tier. The MiniLM tier: AdamW with the encoder at its own lower learning rate,
+    both rising linearly over the first `warmup` share of the `steps`, then falling linearly to zero."""
+    if not config.encoder:
+        params = [p for p in model.parameters() if p.requires_grad]
+        return torch.optim.Adam(params, lr=config.learning_rate, weight_decay=config.weight_decay), None
+    encoder = [p for name, p in model.named_parameters() if name.startswith("encoder.")]
+    rest = [p for name, p in model.named_parameters() if not name.startswith("encoder.")]
+    groups = [
+        {"params": encoder, "lr": config.encoder_learning_rate},
+        {"params": rest, "lr": config.learning_rate},
+    ]
+    optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
+    warm = max(1, int(config.warmup * steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: (step + 1) / warm if step < warm else max(0.0, (steps - step) / max(1, steps - warm)),
+    )
+    return optimizer, schedule
 
 
 @dataclass
@@ -166,10 +206,10 @@ def fit(model: CMLA, featurizer: Featurizer, splits: dict, config: TrainConfig, 
     """Train epoch by epoch, score dev after each, stop after `patience` epochs without gain."""
     train_examples = splits["train"][: config.max_train_sentences]
     rng = np.random.default_rng(config.seed)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+    steps = config.max_epochs * -(-len(train_examples) // config.batch_size)
+    optimizer, schedule = optimizer_and_schedule(model, config, steps)
     print(
-        f"training CMLA on {config.dataset} ({len(train_examples)} sentences, "
+        f"training {type(model).__name__} on {config.dataset} ({len(train_examples)} sentences, "
         f"{model.num_parameters(trainable_only=True):,} trainable parameters), seed {config.seed}",
         file=log,
     )
@@ -178,7 +218,7 @@ def fit(model: CMLA, featurizer: Featurizer, splits: dict, config: TrainConfig, 
     fitted, best_score, started = Fitted(0, [], [], 0.0), -1.0, time.perf_counter()
     for epoch in range(1, config.max_epochs + 1):
         epoch_start = time.perf_counter()
-        loss = train_epoch(model, optimizer, featurizer, train_examples, config, rng, average)
+        loss = train_epoch(model, optimizer, featurizer, train_examples, config, rng, average, schedule)
         dev = evaluate_model(scored, featurizer, splits["dev"])
         seconds = time.perf_counter() - epoch_start
         score = dev["aspect"]["f1"] + dev["opinion"]["f1"]
