@@ -12,7 +12,8 @@ from coextract.training.config import TrainConfig  # noqa: E402
 from coextract.training.encoder import Encoder, EncoderConfig  # noqa: E402
 from coextract.training.minilm import MiniLMCMLA, MiniLMConfig  # noqa: E402
 from coextract.training.model import CMLA  # noqa: E402
-from coextract.training.train import optimizer_and_schedule, train  # noqa: E402
+from coextract.training.tiers import optimizer_and_schedule  # noqa: E402
+from coextract.training.train import train  # noqa: E402
 from tests.conftest import coextract  # noqa: E402
 from tests.test_encoder import MINILM, TINY  # noqa: E402
 
