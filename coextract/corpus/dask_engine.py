@@ -26,7 +26,7 @@ from coextract.corpus.engine import chunks, output_records
 from coextract.corpus.readers import record_from_fields
 from coextract.corpus.writers import OutputFields, columns
 from coextract.errors import CoextractError
-from coextract.runtime.model_folder import model_digest, read_model_files, resolve_model, write_model_files
+from coextract.runtime.model_folder import digest_of, read_model_files, resolve_model, write_model_files
 from coextract.runtime.tagger import Tagger, load
 
 PART_FORMATS = ("jsonl", "parquet")
@@ -51,9 +51,8 @@ class ModelFiles:
 
     @classmethod
     def read(cls, model: str | Path) -> "ModelFiles":
-        folder = resolve_model(model)
-        digest = model_digest(folder)
-        return cls(digest, read_model_files(folder))
+        files = read_model_files(resolve_model(model))  # read once: the digest is of these bytes
+        return cls(digest_of(files), files)
 
 
 _taggers: dict[str, Tagger] = {}  # per worker process: model digest -> loaded tagger

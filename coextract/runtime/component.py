@@ -55,8 +55,7 @@ class CoextractComponent:
     ) -> None:
         self.name = name
         self.model = model
-        self.keys = {aspects_key: aspects_label, opinions_key: opinions_label}
-        self.aspects_key, self.opinions_key = aspects_key, opinions_key
+        self.sides = ((aspects_key, aspects_label), (opinions_key, opinions_label))  # (span key, label)
         self.threads = threads
         self.batch_size = batch_size
         self.source = model  # where the tagger loads from: the model, or the folder `from_disk` read
@@ -83,11 +82,10 @@ class CoextractComponent:
     def set_annotations(self, docs: Iterable[Doc], extractions: Iterable[Extraction]) -> None:
         """Put each extraction's terms on its doc as labelled `SpanGroup`s with scores in `attrs`."""
         for doc, extraction in zip(docs, extractions, strict=True):
-            for key, terms in (
-                (self.aspects_key, extraction.aspects),
-                (self.opinions_key, extraction.opinions),
+            for (key, label), terms in zip(
+                self.sides, (extraction.aspects, extraction.opinions), strict=True
             ):
-                doc.spans[key] = span_group(doc, key, self.keys[key], terms)
+                doc.spans[key] = span_group(doc, key, label, terms)
 
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations([doc], self.predict([doc]))
@@ -102,7 +100,7 @@ class CoextractComponent:
     def score(self, examples: Iterable[Example], **kwargs) -> dict:
         """Exact span precision, recall and F1 of both keys (`spans_aspects_p`, ...), labels aside."""
         examples, scores = list(examples), {}
-        for key in self.keys:
+        for key, _ in self.sides:
             scores.update(Scorer.score_spans(examples, f"spans_{key}", getter=spans_of(key), labeled=False,
                                              allow_overlap=True, **kwargs))  # fmt: skip
         return scores

@@ -36,13 +36,18 @@ def vocabulary_hash(vocabulary: Sequence[str]) -> str:
 
 def model_digest(folder: Path) -> str:
     """sha256 over the files a tagger reads from `folder`: the identity of the model."""
-    digest = hashlib.sha256()
+    files = {}
     for name in MODEL_FILES:
         try:
-            digest.update((folder / name).read_bytes())
+            files[name] = (folder / name).read_bytes()
         except OSError as err:
             raise CoextractError(f"{folder / name}: cannot be read ({err.strerror})") from None
-    return digest.hexdigest()
+    return digest_of(files)
+
+
+def digest_of(files: dict[str, bytes]) -> str:
+    """The `model_digest` of a model folder's files already read."""
+    return hashlib.sha256(b"".join(files[name] for name in MODEL_FILES)).hexdigest()
 
 
 def read_model_files(folder: Path) -> dict[str, bytes]:
