@@ -2,6 +2,8 @@
 
     python benchmarks/f1.py                       # all datasets, seeds 1-5, 2 runs at a time
     python benchmarks/f1.py --datasets res15 --seeds 1 2
+    python benchmarks/f1.py --encoder             # the MiniLM tier: results/f1_minilm.json
+    python benchmarks/f1.py --encoder --jobs 8 -- --device cuda   # after --: more `coextract train` flags
 
 Each run is `coextract train` with the dataset's dev-chosen defaults, in its own
 process with (cores / jobs) threads; finished runs (benchmarks/runs/DATASET-sSEED)
@@ -32,13 +34,11 @@ DATASETS = ("res14", "lap14", "res15")
 COLUMNS = [f"{dataset}_{side}_f1" for dataset in DATASETS for side in ("aspect", "opinion")]
 
 
-def train_one(dataset: str, seed: int, runs_dir: Path, data_dir: str | None, threads: int) -> dict:
+def train_one(dataset: str, seed: int, runs_dir: Path, train_args: list[str], threads: int) -> dict:
     run_dir = runs_dir / f"{dataset}-s{seed}"
     if not (run_dir / "metrics.json").is_file():
         command = [sys.executable, "-m", "coextract", "train", "--dataset", dataset, "--seed", str(seed),
-                   "--output", str(run_dir), "--overwrite"]  # fmt: skip
-        if data_dir:
-            command += ["--data-dir", data_dir]
+                   "--output", str(run_dir), "--overwrite", *train_args]  # fmt: skip
         env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
         log = run_dir.with_suffix(".log")
         run_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -64,6 +64,7 @@ def summarize(runs: dict) -> dict:
                 "epochs": len(run["metrics"]["history"]),
                 "train_seconds": run["metrics"]["train_seconds"],
                 "seconds_per_epoch": run["metrics"]["seconds_per_epoch"],
+                "device": run["config"]["train"].get("device", "cpu"),
             }
             for seed, run in seeds.items()
         }
@@ -82,7 +83,7 @@ def summarize(runs: dict) -> dict:
             "mean": {k: statistics.mean(v) for k, v in values.items()},
             "std": {k: statistics.stdev(v) if len(v) > 1 else 0.0 for k, v in values.items()},
             "config": {
-                "train": {k: v for k, v in first["train"].items() if k != "seed"},
+                "train": {k: v for k, v in first["train"].items() if k not in ("seed", "device")},
                 "model": first["model"],
             },
         }
@@ -93,7 +94,7 @@ def kept(epochs: list[int]) -> str:
     return f"epoch {epochs[0]}" if len(epochs) == 1 else f"mean of {len(epochs)} best"
 
 
-def table(results: dict) -> str:
+def table(results: dict, label: str = "coextract CMLA") -> str:
     header = "| model | res14 AE | res14 OE | lap14 AE | lap14 OE | res15 AE | res15 OE |\n|---|---|---|---|---|---|---|\n"
     rows = [
         f"| {name} | " + " | ".join(f"{v:.2f}" for v in values) + " |" for name, values in PUBLISHED.items()
@@ -107,7 +108,7 @@ def table(results: dict) -> str:
             else:
                 ours.append("–")
     n_seeds = max((len(r["seeds"]) for r in results.values()), default=0)
-    rows.append(f"| coextract CMLA ({n_seeds}-seed mean ± std) | " + " | ".join(ours) + " |")
+    rows.append(f"| {label} ({n_seeds}-seed mean ± std) | " + " | ".join(ours) + " |")
     per_seed = ["", "| dataset | seed | dev AE | dev OE | test AE | test OE | best epoch | kept weights | epochs | s/epoch | total s |",
                 "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for dataset, r in results.items():
@@ -127,24 +128,36 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time")
-    parser.add_argument("--runs-dir", type=Path, default=HERE / "runs")
+    parser.add_argument(
+        "--runs-dir", type=Path, default=None, help="default: runs/ (runs/minilm/ with --encoder)"
+    )
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--encoder", nargs="?", const="default", default=None,
+                        help="the MiniLM tier over this encoder folder (alone: coextract train's default)")  # fmt: skip
+    parser.add_argument("--name", default=None, help="results/NAME.json and README section (f1, f1_minilm)")
+    parser.add_argument("train_args", nargs="*", help="after --: more `coextract train` flags, for every run")
     args = parser.parse_args()
+    train_args = [*(["--data-dir", args.data_dir] if args.data_dir else []), *args.train_args]
+    if args.encoder:
+        train_args += ["--encoder"] + ([] if args.encoder == "default" else [args.encoder])
+    name = args.name or ("f1_minilm" if args.encoder else "f1")
+    runs_dir = args.runs_dir or HERE / "runs" / ("minilm" if args.encoder else "")
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     jobs = [(d, s) for d in args.datasets for s in args.seeds]
     with ThreadPoolExecutor(args.jobs) as pool:
-        done = list(pool.map(lambda job: train_one(*job, args.runs_dir, args.data_dir, threads), jobs))
+        done = list(pool.map(lambda job: train_one(*job, runs_dir, train_args, threads), jobs))
     runs: dict = {}
     for (dataset, seed), run in zip(jobs, done, strict=True):
         runs.setdefault(dataset, {})[seed] = run
     results = summarize(runs)
-    out = HERE / "results" / "f1.json"
+    out = HERE / "results" / f"{name}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=1) + "\n")
-    published = {name: dict(zip(COLUMNS, values, strict=True)) for name, values in PUBLISHED.items()}
+    published = {row: dict(zip(COLUMNS, values, strict=True)) for row, values in PUBLISHED.items()}
     (out.parent / "published.json").write_text(json.dumps(published, indent=1) + "\n")
-    write_section("f1", table(results))
-    print(table(results))
+    label = "coextract CMLA over MiniLM" if args.encoder else "coextract CMLA"
+    write_section(name, table(results, label))
+    print(table(results, label))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 
 from coextract.training.config import TrainConfig  # noqa: E402
 from coextract.training.encoder import Encoder, EncoderConfig  # noqa: E402
-from coextract.training.minilm import MiniLMCMLA, MiniLMConfig  # noqa: E402
+from coextract.training.minilm import MiniLMCMLA, MiniLMConfig, mean_of_pieces  # noqa: E402
 from coextract.training.model import CMLA  # noqa: E402
 from coextract.training.tiers import optimizer_and_schedule  # noqa: E402
 from coextract.training.train import train  # noqa: E402
@@ -27,14 +27,29 @@ def batch():
     return piece_ids, piece_ids != 0, word_starts, word_starts != 0
 
 
-def test_shapes_and_padding_change_nothing_at_real_words():
+@pytest.mark.parametrize("pooling", ["first", "mean"])
+def test_shapes_and_padding_change_nothing_at_real_words(pooling):
     torch.manual_seed(0)
-    model = MiniLMCMLA(SMALL).eval()
+    model = MiniLMCMLA(MiniLMConfig(**{**vars(SMALL), "word_pooling": pooling})).eval()
     aspects, opinions, attentions = model(*batch())
     assert aspects.shape == opinions.shape == (2, 3, 3) and attentions.shape == (2, 2, 2, 3)
     alone = model(*(x[1:, : x.size(1) - 1] for x in batch()))  # the second sentence, unpadded
     assert torch.allclose(aspects[1, :2], alone[0][0, :2], atol=1e-5)
     assert torch.allclose(attentions[1, ..., :2], alone[2][0, ..., :2], atol=1e-5)
+
+
+def test_mean_pooling_reads_each_word_as_the_mean_of_its_own_pieces():
+    pieces = torch.arange(8.0).view(1, 8, 1).repeat(2, 1, 1)  # each piece's state is its position
+    # [CLS] a a## b c c## c## [SEP]  and  [CLS] d e e## [SEP] [PAD] [PAD] [PAD]
+    piece_mask = torch.tensor([[True] * 8, [True] * 5 + [False] * 3])
+    word_starts, mask = torch.tensor([[1, 3, 4], [1, 2, 0]]), torch.tensor([[True] * 3, [True, True, False]])
+    words = mean_of_pieces(pieces, piece_mask, word_starts, mask).squeeze(-1)
+    assert words.tolist() == [[1.5, 3.0, 5.0], [1.0, 2.5, 0.0]]
+
+
+def test_word_pooling_is_first_or_mean():
+    with pytest.raises(ValueError, match="'first' or 'mean', not 'max'"):
+        MiniLMConfig(word_pooling="max")
 
 
 def test_it_learns_and_shares_the_coupled_layers_with_the_fast_tier():
@@ -142,3 +157,20 @@ def test_train_the_minilm_tier_and_evaluate_its_run_folder(tiny_encoder_dir, dat
         "export", str(tmp_path / "run"), "--output", str(tmp_path / "model"), "--data-dir", str(data_dir)
     )
     assert exported.returncode == 2 and "ONNX export is not built yet" in exported.stderr
+
+
+def test_the_device_benchmark_brings_weights_back_small_and_whole(tiny_encoder_dir, tmp_path):
+    from benchmarks.minilm_device import WORD_ROWS, pack, unpack
+
+    model = MiniLMCMLA.from_pretrained(tiny_encoder_dir, hidden_dim=8, inner_dim=4, n_slices=2)
+    state = model.state_dict()
+    with torch.no_grad():
+        state[WORD_ROWS][[5, 700]] += 0.5  # rows training changed; the others stay the encoder's
+        state["project.weight"] += 0.25
+    torch.save(state, tmp_path / "model.pt")
+    data = pack(tmp_path, tiny_encoder_dir)
+    back = unpack(data, tiny_encoder_dir)
+    assert set(back) == set(state) and len(data) < state[WORD_ROWS].numel() * 2
+    for name, tensor in state.items():  # float16 rounding, no more
+        assert torch.allclose(back[name], tensor, rtol=1e-3, atol=1e-3), name
+    assert torch.equal(back[WORD_ROWS][6], state[WORD_ROWS][6])

@@ -151,6 +151,10 @@ def test_train_command_end_to_end(data_dir, tmp_path):
     [
         (["evaluate", "--model", "MISSING", "--dataset", "res14"], "no model"),
         (["train", "--dataset", "res99", "--output", "OUT"], "unknown dataset 'res99'"),
+        (
+            ["train", "--dataset", "res14", "--output", "OUT", "--device", "gpu0"],
+            "--device gpu0: not a torch",
+        ),
         (["evaluate", "--model", "X", "--dataset", "res14", "--data-dir", "/nonexistent"], "does not exist"),
     ],
 )
@@ -189,3 +193,11 @@ def test_moving_average_of_weights_is_what_gets_saved(data_dir, tmp_path):
     ema = torch.load(tmp_path / "ema" / "model.pt", weights_only=True)
     assert not torch.equal(raw["coupled.tensors"], ema["coupled.tensors"])  # but the average is kept
     assert torch.equal(raw["word_embedding.weight"], ema["word_embedding.weight"])  # frozen: no drift
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal where torch sees no GPU")
+def test_training_on_a_gpu_that_is_not_there_is_refused_up_front(data_dir, tmp_path):
+    result = coextract("train", "--dataset", "res14", "--output", str(tmp_path / "o"), "--device", "cuda",
+                       "--data-dir", str(data_dir))  # fmt: skip
+    assert result.returncode == 2 and "sees no GPU here; use --device cpu" in result.stderr
+    assert result.stderr.count("\n") == 1 and not (tmp_path / "o").exists()

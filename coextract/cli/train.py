@@ -28,6 +28,7 @@ TRAIN_FLAGS = [
     ("ema_decay", float, "decay of a moving average of the weights that is evaluated and kept (0 = off)"),
     ("average_top", int, "also try the mean weights of the N best epochs, kept if dev prefers it (0 = off)"),
     ("max_train_sentences", int, "use only the first N training sentences (for quick checks)"),
+    ("device", str, "where to train: cpu (default), or cuda for a GPU"),
 ]
 MODEL_FLAGS = [
     ("hidden_dim", int, "encoder GRU size per direction"),
@@ -44,6 +45,7 @@ MODEL_FLAGS = [
         "bidirectional GRUs (--no-bidirectional: forward only, as in the paper)",
     ),
     ("freeze_embeddings", argparse.BooleanOptionalAction, "keep the pre-trained word vectors fixed"),
+    ("word_pooling", str, "MiniLM tier: a word's state is its 'first' piece's or the 'mean' of its pieces'"),
 ]
 
 

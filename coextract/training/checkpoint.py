@@ -29,22 +29,24 @@ from coextract.version import __version__
 RUN_CONFIG, WEIGHTS, METRICS, TOKENIZER = "config.json", "model.pt", "metrics.json", "tokenizer.json"
 
 
-def to_tensors(batch: Batch | PieceBatch) -> dict[str, torch.Tensor]:
-    """A batch's arrays as tensors, by the names of the model's inputs."""
-    return {name: torch.from_numpy(array) for name, array in batch.feeds().items()}
+def to_tensors(batch: Batch | PieceBatch, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    """A batch's arrays as tensors on `device`, by the names of the model's inputs."""
+    return {name: torch.from_numpy(array).to(device) for name, array in batch.feeds().items()}
 
 
 def torch_backend(model: CMLA) -> Backend:
-    """Wrap a model as a `predict.Backend`: eval mode, no gradients, probabilities."""
+    """Wrap a model as a `predict.Backend`: eval mode, no gradients, probabilities (as numpy arrays,
+    wherever the model lives)."""
+    device = next(model.parameters()).device
 
     def run(batch: Batch):
         model.eval()
         with torch.inference_mode():
-            aspect_logits, opinion_logits, attentions = model(**to_tensors(batch))
+            aspect_logits, opinion_logits, attentions = model(**to_tensors(batch, device))
         return (
-            aspect_logits.softmax(-1).numpy(),
-            opinion_logits.softmax(-1).numpy(),
-            attentions.numpy(),
+            aspect_logits.softmax(-1).cpu().numpy(),
+            opinion_logits.softmax(-1).cpu().numpy(),
+            attentions.cpu().numpy(),
         )
 
     return run
@@ -56,7 +58,7 @@ def save_run(output: Path, model: CMLA | MiniLMCMLA, run_config: dict, metrics: 
     output.mkdir(parents=True, exist_ok=True)
     if run_config.get("tier") == "minilm":
         shutil.copy(Path(run_config["encoder"]) / TOKENIZER, output / TOKENIZER)
-    torch.save(model.state_dict(), output / WEIGHTS)
+    torch.save({name: tensor.cpu() for name, tensor in model.state_dict().items()}, output / WEIGHTS)
     run_config = {"coextract_version": __version__, **run_config}
     (output / RUN_CONFIG).write_text(json.dumps(run_config, indent=1) + "\n")
     (output / METRICS).write_text(json.dumps(metrics, indent=1) + "\n")

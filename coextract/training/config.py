@@ -22,6 +22,7 @@ class TrainConfig:
     encoder: str = ""  # a Hugging Face BERT folder: train the MiniLM tier over it; "" = the fast tier
     encoder_learning_rate: float = 5e-5  # the pretrained encoder's own, lower learning rate
     warmup: float = 0.1  # MiniLM tier: share of the steps over which learning rates rise linearly
+    device: str = "cpu"  # where to train: "cpu", or "cuda" for a GPU (same steps, other rounding)
 
 
 # Settings that dev F1 preferred over the TrainConfig and CMLAConfig defaults, per

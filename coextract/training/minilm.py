@@ -3,7 +3,8 @@
 For a sentence of T words cut into P word pieces (a [CLS] first, a [SEP] last):
 
     s = Encoder(pieces)                                   (P, H)   fine-tuned MiniLM
-    h = tanh(W s[first piece of each word])               (T, d)   a word is its first piece
+    w_t = s[first piece of word t], or the mean of its pieces (config.word_pooling)
+    h = tanh(W w)                                         (T, d)
     then the coupled layers of `model.CoupledLayers`, as in the fast tier.
 
 Inputs are padded batches: piece_ids (B, P), piece_mask (B, P), word_starts
@@ -30,6 +31,11 @@ class MiniLMConfig:
     n_layers: int = 2  # L
     dropout: float = 0.1
     n_tags: int = 3
+    word_pooling: str = "first"  # a word's state: its "first" piece's, or the "mean" of its pieces'
+
+    def __post_init__(self) -> None:
+        if self.word_pooling not in ("first", "mean"):
+            raise ValueError(f"word_pooling is 'first' or 'mean', not {self.word_pooling!r}")
 
 
 class MiniLMCMLA(CoupledLayers):
@@ -59,7 +65,23 @@ class MiniLMCMLA(CoupledLayers):
     def forward(self, piece_ids, piece_mask, word_starts, mask):
         """Returns aspect_logits (B, T, 3), opinion_logits (B, T, 3), attentions (B, 2, L, T)."""
         pieces = self.encoder(piece_ids, piece_mask)  # (B, P, H)
-        index = word_starts.unsqueeze(-1).expand(-1, -1, pieces.size(-1))  # (B, T, H)
-        words = pieces.gather(1, index)  # (B, T, H): each word's first piece
+        if self.config.word_pooling == "mean":
+            words = mean_of_pieces(pieces, piece_mask, word_starts, mask)  # (B, T, H)
+        else:
+            index = word_starts.unsqueeze(-1).expand(-1, -1, pieces.size(-1))  # (B, T, H)
+            words = pieces.gather(1, index)  # (B, T, H): each word's first piece
         h = self.dropout(torch.tanh(self.project(words)))  # (B, T, d)
         return self.attend(h, mask, mask.sum(dim=1))
+
+
+def mean_of_pieces(pieces, piece_mask, word_starts, mask):
+    """Each word's mean piece state (B, T, H). A word's pieces run from its start to the next word's
+    start; the last word's, to the [SEP] (pieces are contiguous: see `runtime.pieces`)."""
+    sep = piece_mask.sum(dim=1, keepdim=True) - 1  # (B, 1)
+    next_is_word = torch.cat([mask[:, 1:], torch.zeros_like(mask[:, :1])], dim=1)  # (B, T)
+    ends = torch.where(next_is_word, torch.cat([word_starts[:, 1:], sep], dim=1), sep)  # (B, T)
+    positions = torch.arange(pieces.size(1), device=pieces.device)  # (P,)
+    inside = (positions >= word_starts.unsqueeze(-1)) & (positions < ends.unsqueeze(-1))  # (B, T, P)
+    weights = (inside & mask.unsqueeze(-1)).to(pieces.dtype)
+    weights = weights / weights.sum(dim=-1, keepdim=True).clamp(min=1)
+    return weights @ pieces  # (B, T, P) @ (B, P, H)

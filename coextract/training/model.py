@@ -66,6 +66,7 @@ class SentenceGRU(nn.Module):
         self.gru = nn.GRU(input_dim, hidden_dim, batch_first=True, bidirectional=bidirectional)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        lengths = lengths.cpu() if lengths.is_cuda else lengths  # packing reads lengths on the CPU
         packed = pack_padded_sequence(
             x, lengths, batch_first=True, enforce_sorted=torch.onnx.is_in_onnx_export()
         )

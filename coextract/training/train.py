@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from coextract.errors import CoextractError
 from coextract.evaluation.benchmark import (
     Example,
     fingerprint,
@@ -71,9 +72,9 @@ def train_epoch(
         chunk = [examples[i] for i in indices]
         batch = featurizer.batch([e.tokens for e in chunk])
         n_tokens = batch.mask.shape[1]
-        aspect_tags = pad_tags([e.aspect_tags for e in chunk], n_tokens)
-        opinion_tags = pad_tags([e.opinion_tags for e in chunk], n_tokens)
-        inputs = to_tensors(batch)
+        aspect_tags = pad_tags([e.aspect_tags for e in chunk], n_tokens).to(config.device)
+        opinion_tags = pad_tags([e.opinion_tags for e in chunk], n_tokens).to(config.device)
+        inputs = to_tensors(batch, config.device)
         aspect_logits, opinion_logits, _ = model(**inputs)
         loss = model.loss(aspect_logits, opinion_logits, aspect_tags, opinion_tags, inputs["mask"])
         optimizer.zero_grad()
@@ -110,13 +111,27 @@ def raw_splits(config: TrainConfig, output: Path, log) -> dict[str, list[Example
     return {"train": [examples[i] for i in order[n_dev:]], "dev": [examples[i] for i in order[:n_dev]]}
 
 
+def check_device(device: str) -> None:
+    """Refuse a device torch cannot train on here, before any data is read."""
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise CoextractError(f"--device {device}: not a torch device; use cpu, or cuda for a GPU") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise CoextractError(
+            f"--device {device}: torch {torch.__version__} sees no GPU here; use --device cpu"
+        )
+
+
 def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys.stderr) -> dict:
     """Train, select on dev, score test, write the run folder (`checkpoint.save_run`); return metrics."""
+    check_device(config.device)
     output = Path(output)
     splits = read_dataset(data_dir, config.dataset)
     if config.raw_files:
         splits.update(raw_splits(config, output, log))
     model, featurizer, described = minilm_tier(config) if config.encoder else fast_tier(config, data_dir)
+    model.to(config.device)
     fitted = fit(model, featurizer, splits, config, log)
     kept_epochs = keep_best_or_average(model, fitted.top, featurizer, splits["dev"], log)
     metrics = {
