@@ -30,7 +30,7 @@ from coextract.runtime.model_folder import read_meta
 from coextract.runtime.predict import length_sorted_batches
 from coextract.runtime.tagger import Tagger, load
 from coextract.training.checkpoint import load_run, torch_backend
-from coextract.training.export import add_int8
+from coextract.training.int8 import add_int8
 
 BATCH_SIZES = (1, 32, 256)
 THREADS = (1, 2)

@@ -146,7 +146,8 @@ def rebuild(out: Path, runs: Path, encoder: Path) -> None:
             pick = choice[dataset]
             run_dir = runs / pick["pooling"] / f"{dataset}-s{pick['bundled_seed']}"
             torch.save(unpack(b"".join(p.read_bytes() for p in parts), encoder), run_dir / "model.pt")
-            (run_dir / "tokenizer.json").write_bytes((encoder / "tokenizer.json").read_bytes())
+            for name in ("tokenizer.json", "LICENSE"):
+                (run_dir / name).write_bytes((encoder / name).read_bytes())
             print(f"{dataset}: {run_dir}", file=sys.stderr)
 
 

@@ -6,16 +6,19 @@ clusters or builds a wheel. `pytest -m "not slow"` is the quick loop; the
 README's `python -m pytest` runs everything.
 """
 
+import json
 import os
 import pty
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import settings
 
-from coextract.evaluation.benchmark import default_data_dir
+from coextract.evaluation.benchmark import default_data_dir, default_encoder_dir
 from coextract.runtime.model_folder import resolve_model
 
 # No per-example time limit: a busy CI machine must not fail a property test that is only slow.
@@ -117,3 +120,54 @@ def tiny_model_dir(tmp_path_factory, tiny_run, data_dir):
     model_dir = tmp_path_factory.mktemp("models") / "tiny"
     export_run(run_dir, model_dir, data_dir)
     return model_dir
+
+
+def write_safetensors(path, arrays: dict) -> None:
+    """Arrays as a .safetensors file, stored as float16 like the shared MiniLM."""
+    header, blobs, offset = {}, [], 0
+    for name, array in arrays.items():
+        data = np.ascontiguousarray(array, np.float16).tobytes()
+        header[name] = {
+            "dtype": "F16",
+            "shape": list(array.shape),
+            "data_offsets": [offset, offset + len(data)],
+        }
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header).encode()
+    path.write_bytes(len(text).to_bytes(8, "little") + text + b"".join(blobs))
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory):
+    """A Hugging Face-style folder of a tiny random BERT with MiniLM's word pieces: no real weights."""
+    torch = pytest.importorskip("torch")
+    from coextract.training.encoder import Encoder, EncoderConfig
+    from tests.test_encoder import TINY
+
+    folder = tmp_path_factory.mktemp("tiny-encoder")
+    config = {**vars(TINY), "vocab_size": 30522, "max_position_embeddings": 512, "model_type": "bert",
+              "hidden_act": "gelu"}  # fmt: skip
+    (folder / "config.json").write_text(json.dumps(config))
+    shutil.copy(default_encoder_dir() / "tokenizer.json", folder)
+    torch.manual_seed(0)
+    encoder = Encoder(EncoderConfig.from_folder(folder))
+    write_safetensors(folder / "model.safetensors", {k: v.numpy() for k, v in encoder.state_dict().items()})
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_minilm_model_dir(tmp_path_factory, tiny_encoder_dir, data_dir):
+    """A MiniLM-tier run on the tiny encoder (64 res14 sentences, mean pooling), exported: the model folder."""
+    pytest.importorskip("torch")
+    from coextract.training.config import TrainConfig
+    from coextract.training.export import export_run
+    from coextract.training.train import train
+
+    root = tmp_path_factory.mktemp("minilm")
+    config = TrainConfig(dataset="res14", encoder=str(tiny_encoder_dir), max_epochs=2, patience=2, average_top=0,
+                         max_train_sentences=64, learning_rate=1e-2,
+                         model={"hidden_dim": 8, "inner_dim": 4, "n_slices": 2, "word_pooling": "mean"})  # fmt: skip
+    train(config, data_dir, root / "run")
+    export_run(root / "run", root / "model", data_dir)
+    return root / "model"

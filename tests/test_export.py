@@ -17,7 +17,8 @@ from coextract.runtime.model_folder import OUTPUTS, read_meta  # noqa: E402
 from coextract.runtime.predict import predict_sentences  # noqa: E402
 from coextract.runtime.tagger import load  # noqa: E402
 from coextract.training.checkpoint import load_run, torch_backend  # noqa: E402
-from coextract.training.export import add_int8, compare, int8_pays  # noqa: E402
+from coextract.training.export import compare  # noqa: E402
+from coextract.training.int8 import add_int8, int8_pays  # noqa: E402
 from coextract.training.weights import HALF_MIN_ELEMENTS, round_to_half  # noqa: E402
 
 
@@ -78,9 +79,9 @@ def test_int8_model_keeps_its_unquantized_weights_as_float16(bundled_model_dir, 
 
 @pytest.mark.parametrize(
     "f1_loss, speedup, ships",
-    [(0.004, 1.2, True), (0.006, 1.2, False), (0.0, 1.09, False), (-0.01, 1.1, True)],
+    [(0.003, 1.2, True), (0.0031, 1.2, False), (0.0, 1.09, False), (-0.01, 1.1, True)],
 )
-def test_int8_ships_only_within_half_a_point_and_at_least_1_1x_as_fast(f1_loss, speedup, ships):
+def test_int8_ships_only_within_0_3_dev_points_and_at_least_1_1x_as_fast(f1_loss, speedup, ships):
     assert int8_pays(f1_loss, speedup) == ships
 
 

@@ -1,15 +1,13 @@
 """The MiniLM tier's network, on a tiny random encoder (no weights, no GPU), and on the real MiniLM."""
 
 import json
-import shutil
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from coextract.training.config import TrainConfig  # noqa: E402
-from coextract.training.encoder import Encoder, EncoderConfig  # noqa: E402
+from coextract.training.encoder import Encoder  # noqa: E402
 from coextract.training.minilm import MiniLMCMLA, MiniLMConfig, mean_of_pieces  # noqa: E402
 from coextract.training.model import CMLA  # noqa: E402
 from coextract.training.tiers import optimizer_and_schedule  # noqa: E402
@@ -84,41 +82,6 @@ def test_from_pretrained_holds_the_minilm_weights():
     assert model.encoder.config.hidden_size == 384 and model.project.in_features == 384
 
 
-def write_safetensors(path, arrays: dict) -> None:
-    """Arrays as a .safetensors file, stored as float16 like the shared MiniLM."""
-    header, blobs, offset = {}, [], 0
-    for name, array in arrays.items():
-        data = np.ascontiguousarray(array, np.float16).tobytes()
-        header[name] = {
-            "dtype": "F16",
-            "shape": list(array.shape),
-            "data_offsets": [offset, offset + len(data)],
-        }
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header).encode()
-    path.write_bytes(len(text).to_bytes(8, "little") + text + b"".join(blobs))
-
-
-@pytest.fixture(scope="module")
-def tiny_encoder_dir(tmp_path_factory):
-    """A Hugging Face-style folder of a tiny random BERT with MiniLM's word pieces: no real weights."""
-    folder = tmp_path_factory.mktemp("tiny-encoder")
-    config = {
-        **vars(TINY),
-        "vocab_size": 30522,
-        "max_position_embeddings": 512,
-        "model_type": "bert",
-        "hidden_act": "gelu",
-    }
-    (folder / "config.json").write_text(json.dumps(config))
-    shutil.copy(MINILM / "tokenizer.json", folder)
-    torch.manual_seed(0)
-    encoder = Encoder(EncoderConfig.from_folder(folder))
-    write_safetensors(folder / "model.safetensors", {k: v.numpy() for k, v in encoder.state_dict().items()})
-    return folder
-
-
 def test_the_warm_up_rises_then_falls_and_the_encoder_learns_slower():
     model = MiniLMCMLA(SMALL)
     config = TrainConfig(encoder="x", learning_rate=1e-3, encoder_learning_rate=1e-4, warmup=0.25)
@@ -153,10 +116,6 @@ def test_train_the_minilm_tier_and_evaluate_its_run_folder(tiny_encoder_dir, dat
                        "--data-dir", str(data_dir))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["aspect"] == metrics["test"]["aspect"]  # the run folder is whole
-    exported = coextract(
-        "export", str(tmp_path / "run"), "--output", str(tmp_path / "model"), "--data-dir", str(data_dir)
-    )
-    assert exported.returncode == 2 and "ONNX export is not built yet" in exported.stderr
 
 
 def test_the_device_benchmark_brings_weights_back_small_and_whole(tiny_encoder_dir, tmp_path):

@@ -52,5 +52,7 @@ def test_the_int8_verdict_follows_the_meta():
     assert "`model.int8.onnx` ships: at most 0.10 F1 points below fp32 on test and 1.40x its speed" in card(
         shipped
     )
+    shipped["int8"].update(shipped=False, measured_on="dev", largest_f1_loss=0.004)
+    assert "lost up to 0.40 F1 points on dev" in card(shipped) and "within 0.3 points" in card(shipped)
     del meta["int8"]
     assert "No int8 model was made" in card(meta)

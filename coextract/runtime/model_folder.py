@@ -1,14 +1,17 @@
 """A model folder: find it by name or path, read and check its files, open its ONNX graph.
 
 A model folder (written by `coextract export`, or bundled as package data) holds
-`model.onnx` and `meta.json`: the vocabulary, the sub-word hashing, the label
-scheme and the scores the model earned. Everything here fails with a
-`CoextractError` naming the file, because a model fed the wrong ids fails silently.
+`model.onnx` and `meta.json`: the label scheme, the scores the model earned and
+what the graph reads. The fast tier's graph reads word ids and sub-word hashes
+(meta.json holds the vocabulary and the hashing); the MiniLM tier's reads word
+pieces, cut by the encoder's `tokenizer.json` beside it (meta.json says
+`"tier": "minilm"`). Everything here fails with a `CoextractError` naming the
+file, because a model fed the wrong ids fails silently.
 
 `open_model` checks that the files belong together before anything is tagged:
-meta.json records the sha256 of each ONNX file it was exported with, and each
-ONNX graph carries, in its own metadata, the vocabulary size, sub-word buckets
-and sub-word features it was built for, which must equal meta.json's.
+meta.json records the sha256 of each ONNX file (and tokenizer.json) it was
+exported with, and each ONNX graph carries, in its own metadata, the facts of
+the inputs it was built for (`graph_facts`), which must equal meta.json's.
 """
 
 import hashlib
@@ -24,10 +27,21 @@ from coextract.runtime.features import SUBWORD_FEATURES
 
 FORMAT = "coextract-onnx/1"
 ALIASES = {"restaurant": "res14", "laptop": "lap14"}
-MODEL_FILES = ("model.onnx", "meta.json")  # what a tagger reads from a model folder
+MODEL_FILES = ("model.onnx", "meta.json")  # what a tagger reads from every model folder
+TOKENIZER = "tokenizer.json"  # and from a MiniLM-tier folder: the encoder's word pieces
+LICENSE = "LICENSE"  # a MiniLM-tier folder's encoder licence, which travels with its weights
+OPTIONAL_FILES = ("model.int8.onnx", TOKENIZER, LICENSE)
 GRAPH_KEY = "coextract"  # prefix of the facts an exported graph carries in its metadata
-INPUTS = ("word_ids", "subword_ids", "mask")
+INPUTS = {  # the graph's inputs, by tier
+    "fast": ("word_ids", "subword_ids", "mask"),
+    "minilm": ("piece_ids", "piece_mask", "word_starts", "mask"),
+}
 OUTPUTS = ("aspect_probs", "opinion_probs", "aspect_attention", "opinion_attention")
+
+
+def tier(meta: dict) -> str:
+    """The tier of a model folder's meta.json ("fast" where it says none: exported before the MiniLM tier)."""
+    return meta.get("tier", "fast")
 
 
 def vocabulary_hash(vocabulary: Sequence[str]) -> str:
@@ -36,8 +50,9 @@ def vocabulary_hash(vocabulary: Sequence[str]) -> str:
 
 def model_digest(folder: Path) -> str:
     """sha256 over the files a tagger reads from `folder`: the identity of the model."""
+    names = [*MODEL_FILES, *([TOKENIZER] if (folder / TOKENIZER).is_file() else [])]
     files = {}
-    for name in MODEL_FILES:
+    for name in names:
         try:
             files[name] = (folder / name).read_bytes()
         except OSError as err:
@@ -47,12 +62,14 @@ def model_digest(folder: Path) -> str:
 
 def digest_of(files: dict[str, bytes]) -> str:
     """The `model_digest` of a model folder's files already read."""
-    return hashlib.sha256(b"".join(files[name] for name in MODEL_FILES)).hexdigest()
+    names = [*MODEL_FILES, *([TOKENIZER] if TOKENIZER in files else [])]
+    return hashlib.sha256(b"".join(files[name] for name in names)).hexdigest()
 
 
 def read_model_files(folder: Path) -> dict[str, bytes]:
-    """Every file of a model folder a tagger may read (the int8 model too, where it ships), by name."""
-    names = [*MODEL_FILES, *(["model.int8.onnx"] if (folder / "model.int8.onnx").is_file() else [])]
+    """Every file of a model folder that travels with it (the int8 model, tokenizer and encoder licence
+    too, where they ship), by name."""
+    names = [*MODEL_FILES, *(name for name in OPTIONAL_FILES if (folder / name).is_file())]
     return {name: (folder / name).read_bytes() for name in names}
 
 
@@ -60,7 +77,7 @@ def write_model_files(folder: Path, files: dict[str, bytes]) -> Path:
     """Write what `read_model_files` read into `folder` (made if need be); return it."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
-        if name not in (*MODEL_FILES, "model.int8.onnx"):
+        if name not in (*MODEL_FILES, *OPTIONAL_FILES):
             raise CoextractError(f"{name!r} is not a file of a coextract model folder")
         (folder / name).write_bytes(data)
     return folder
@@ -99,11 +116,13 @@ def read_meta(model_dir: Path) -> dict:
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CoextractError(f"{path}: not valid JSON ({err})") from None
-    missing = {"format", "vocabulary", "vocabulary_sha256", "n_buckets", "subword_features"} - set(meta)
-    if missing or meta.get("format") != FORMAT:
-        raise CoextractError(
-            f"{path}: not {FORMAT} metadata (missing: {', '.join(sorted(missing)) or 'format'})"
-        )
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or tier(meta) not in INPUTS:
+        raise CoextractError(f"{path}: not {FORMAT} metadata of a fast or minilm tier model")
+    if tier(meta) == "minilm":
+        return meta  # its tokenizer.json is checked against files_sha256 by `open_model`
+    missing = {"vocabulary", "vocabulary_sha256", "n_buckets", "subword_features"} - set(meta)
+    if missing:
+        raise CoextractError(f"{path}: not {FORMAT} metadata (missing: {', '.join(sorted(missing))})")
     if vocabulary_hash(meta["vocabulary"]) != meta["vocabulary_sha256"]:
         raise CoextractError(f"{path}: vocabulary does not match its sha256; the file was altered or damaged")
     if tuple(meta["subword_features"]) != SUBWORD_FEATURES[: len(meta["subword_features"])]:
@@ -117,6 +136,8 @@ def file_sha256(path: Path) -> str:
 
 def graph_facts(meta: dict) -> dict[str, str]:
     """What the ONNX graph's metadata must say about the inputs it reads, given its meta.json."""
+    if tier(meta) == "minilm":
+        return {f"{GRAPH_KEY}.tier": "minilm", f"{GRAPH_KEY}.tokenizer_sha256": meta["tokenizer_sha256"]}
     return {
         f"{GRAPH_KEY}.vocabulary_size": str(len(meta["vocabulary"])),
         f"{GRAPH_KEY}.n_buckets": str(meta["n_buckets"]),
@@ -132,18 +153,9 @@ def open_model(model_dir: Path, quantized: bool = False) -> tuple[dict, ort.Infe
         raise CoextractError(
             f"{model_dir}: no int8 model ships here (no {name}); load it without quantized=True"
         )
-    expected = meta.get("files_sha256", {}).get(name)
-    if expected is None:
-        raise CoextractError(
-            f"{meta_path}: records no sha256 of {name} (written by an older coextract, or by hand); "
-            "export the model again with 'coextract export'"
-        )
-    if path.is_file() and file_sha256(path) != expected:
-        raise CoextractError(
-            f"{path} does not belong with {meta_path}: its sha256 is not the one recorded at export "
-            "(the folder mixes files of different models, or a file was altered); export the model again"
-        )
-    session = open_session(path)
+    for checked in [path, *([model_dir / TOKENIZER] if tier(meta) == "minilm" else [])]:
+        check_recorded(checked, meta_path, meta)
+    session = open_session(path, INPUTS[tier(meta)])
     found = {key: session.get_modelmeta().custom_metadata_map.get(key) for key in graph_facts(meta)}
     if found != graph_facts(meta):
         wrong = [
@@ -157,7 +169,28 @@ def open_model(model_dir: Path, quantized: bool = False) -> tuple[dict, ort.Infe
     return meta, session
 
 
-def open_session(path: Path) -> ort.InferenceSession:
+def check_recorded(path: Path, meta_path: Path, meta: dict) -> None:
+    """Refuse a file whose sha256 is not the one meta.json recorded for it at export."""
+    expected = meta.get("files_sha256", {}).get(path.name)
+    if expected is None:
+        raise CoextractError(
+            f"{meta_path}: records no sha256 of {path.name} (written by an older coextract, or by hand); "
+            "export the model again with 'coextract export'"
+        )
+    if not path.is_file():
+        if path.name == TOKENIZER:
+            raise CoextractError(
+                f"{path}: missing; a MiniLM-tier model folder needs its encoder's {TOKENIZER}"
+            )
+        return  # a missing graph is onnxruntime's error, with its own words
+    if file_sha256(path) != expected:
+        raise CoextractError(
+            f"{path} does not belong with {meta_path}: its sha256 is not the one recorded at export "
+            "(the folder mixes files of different models, or a file was altered); export the model again"
+        )
+
+
+def open_session(path: Path, inputs: tuple[str, ...]) -> ort.InferenceSession:
     """A one-thread session; `Tagger` gets its parallelism by running several at once."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -172,4 +205,6 @@ def open_session(path: Path) -> ort.InferenceSession:
     names = tuple(o.name for o in session.get_outputs())
     if names != OUTPUTS:
         raise CoextractError(f"{path}: outputs {names} are not a coextract model's {OUTPUTS}")
+    if tuple(i.name for i in session.get_inputs()) != inputs:
+        raise CoextractError(f"{path}: inputs are not {inputs}, the ones meta.json's tier reads")
     return session

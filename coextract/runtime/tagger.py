@@ -25,7 +25,8 @@ from coextract.errors import CoextractError
 from coextract.runtime.decoding import B, I, tags_to_spans
 from coextract.runtime.documents import Document, ModelToken, tokens_document, windows
 from coextract.runtime.features import Batch, Featurizer
-from coextract.runtime.model_folder import open_model, resolve_model
+from coextract.runtime.model_folder import TOKENIZER, open_model, resolve_model, tier
+from coextract.runtime.pieces import PieceFeaturizer
 from coextract.runtime.predict import SentencePrediction, predict_sentences
 from coextract.runtime.sizes import PART_ROWS, PIPE_BATCH, PIPE_CHUNK
 
@@ -62,6 +63,13 @@ def term_spans(probs: np.ndarray, tags: Sequence[int]) -> list[tuple[int, int, f
     return spans
 
 
+def featurizer_for(model_dir: Path, meta: dict) -> Featurizer | PieceFeaturizer:
+    """What turns words into the graph's inputs: word ids (fast tier) or word pieces (MiniLM tier)."""
+    if tier(meta) == "minilm":
+        return PieceFeaturizer(model_dir / TOKENIZER)
+    return Featurizer(meta["vocabulary"], meta["n_buckets"])
+
+
 class Tagger:
     """Finds aspect and opinion terms with an ONNX model.
 
@@ -74,7 +82,7 @@ class Tagger:
     def __init__(self, model_dir: Path, threads: int | None = None, quantized: bool = False) -> None:
         self.model_dir = Path(model_dir)
         self.meta, self.session = open_model(self.model_dir, quantized)
-        self.featurizer = Featurizer(self.meta["vocabulary"], self.meta["n_buckets"])
+        self.featurizer = featurizer_for(self.model_dir, self.meta)
         self.threads = (os.cpu_count() or 1) if threads is None else positive("threads", threads)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0

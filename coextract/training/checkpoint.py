@@ -6,7 +6,7 @@ A run folder holds everything needed to use or audit the model:
 - `config.json`: the tier (fast, or minilm), model and training hyper-parameters,
   the vocabulary (fast tier) or the encoder folder (MiniLM tier), the seed, the
   dataset and a sha256 fingerprint of the training data.
-- `tokenizer.json` (MiniLM tier): the encoder's word pieces.
+- `tokenizer.json` and `LICENSE` (MiniLM tier): the encoder's word pieces and licence.
 - `metrics.json`: dev and test scores of the selected epoch and per-epoch history.
 
 Training writes it (`save_run`); evaluation, export and the benchmarks read it (`load_run`).
@@ -20,13 +20,14 @@ import torch
 
 from coextract.errors import CoextractError
 from coextract.runtime.features import Batch, Featurizer
+from coextract.runtime.model_folder import LICENSE, TOKENIZER
 from coextract.runtime.pieces import PieceBatch, PieceFeaturizer
 from coextract.runtime.predict import Backend
 from coextract.training.minilm import MiniLMCMLA, MiniLMConfig
 from coextract.training.model import CMLA, CMLAConfig
 from coextract.version import __version__
 
-RUN_CONFIG, WEIGHTS, METRICS, TOKENIZER = "config.json", "model.pt", "metrics.json", "tokenizer.json"
+RUN_CONFIG, WEIGHTS, METRICS = "config.json", "model.pt", "metrics.json"
 
 
 def to_tensors(batch: Batch | PieceBatch, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
@@ -54,10 +55,14 @@ def torch_backend(model: CMLA) -> Backend:
 
 def save_run(output: Path, model: CMLA | MiniLMCMLA, run_config: dict, metrics: dict) -> None:
     """Write the run folder: weights, config (with the coextract version) and metrics; a MiniLM-tier
-    run also keeps its encoder's tokenizer.json, so the folder is whole without the encoder folder."""
+    run also keeps its encoder's tokenizer.json (so the folder is whole without the encoder folder)
+    and its LICENSE (which must travel with the weights)."""
     output.mkdir(parents=True, exist_ok=True)
     if run_config.get("tier") == "minilm":
-        shutil.copy(Path(run_config["encoder"]) / TOKENIZER, output / TOKENIZER)
+        encoder = Path(run_config["encoder"])
+        shutil.copy(encoder / TOKENIZER, output / TOKENIZER)
+        if (encoder / LICENSE).is_file():
+            shutil.copy(encoder / LICENSE, output / LICENSE)
     torch.save({name: tensor.cpu() for name, tensor in model.state_dict().items()}, output / WEIGHTS)
     run_config = {"coextract_version": __version__, **run_config}
     (output / RUN_CONFIG).write_text(json.dumps(run_config, indent=1) + "\n")

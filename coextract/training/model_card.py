@@ -7,7 +7,8 @@ cannot say what the model folder does not hold. Imports no torch.
 from importlib import resources
 from pathlib import Path
 
-MAX_INT8_F1_LOSS = 0.005  # 0.5 F1 points
+MAX_INT8_F1_LOSS = 0.003  # 0.3 dev F1 points
+EARLIER_INT8_F1_LOSS = 0.005  # the rule of exports before the MiniLM tier: 0.5 points on test
 MIN_INT8_SPEEDUP = 1.1  # "faster" must clear this machine's run-to-run timing noise (about 5 %)
 
 
@@ -29,6 +30,37 @@ def encoder(model: dict) -> str:
     if model["bidirectional"]:
         return f"Bidirectional GRU encoder ({model['hidden_dim']} per direction)"
     return f"Forward GRU encoder ({model['hidden_dim']} units; all GRUs forward only, as in the paper)"
+
+
+def model_section(meta: dict) -> str:
+    """The network, in a paragraph: the fast tier's word vectors, or the MiniLM tier's encoder."""
+    model = meta["model"]
+    if meta.get("tier") == "minilm":
+        words = (
+            "the mean of its word pieces' states"
+            if model["word_pooling"] == "mean"
+            else "its first word piece's state"
+        )
+        encoder_config = model["encoder"]
+        return (
+            f"CMLA's coupled attention over the fine-tuned `{meta['encoder']}` encoder ({encoder_config['num_hidden_layers']} layers,\n"
+            f"{encoder_config['hidden_size']}-d, {encoder_config['vocab_size']} word pieces: MiniLM, Wang et al. 2020, fine-tuned\n"
+            f"for sentence embeddings by the sentence-transformers project; Apache-2.0, `LICENSE` beside): each word is {words},\n"
+            f"projected to {model['hidden_dim']}-d, then K = {model['n_slices']} tensor slices, L = {model['n_layers']} attention layers."
+        )  # fmt: skip
+    return (
+        f"{encoder(model)} over {model['word_dim']}-d\n"
+        f"{'frozen' if model['freeze_embeddings'] else 'fine-tuned'} pre-trained word vectors\n"
+        f"({', '.join(meta['train']['embeddings'])}) and {len(meta['subword_features'])} hashed sub-word features\n"
+        f"({meta['n_buckets']} buckets), {convolutions(model)}, K = {model['n_slices']} tensor slices,\n"
+        f"L = {model['n_layers']} attention layers. Vocabulary: {len(meta['vocabulary'])} words."
+    )
+
+
+def unseen_words(meta: dict) -> str:
+    if meta.get("tier") == "minilm":
+        return "a word it never saw in training is still read through its word\npieces and the encoder's pre-training"
+    return "words outside its vocabulary are seen only through\ntheir prefixes, suffixes and shape"
 
 
 def training_data(meta: dict) -> tuple[str, str]:
@@ -54,16 +86,18 @@ def int8_verdict(meta: dict) -> str:
     if "int8" not in meta:
         return "No int8 model was made (export without `--quantize`)."
     int8 = meta["int8"]
+    split = int8.get("measured_on", "test")  # exports before the MiniLM tier measured on test
+    limit = MAX_INT8_F1_LOSS if split == "dev" else EARLIER_INT8_F1_LOSS
     if int8["shipped"]:
         return (
             f"`model.int8.onnx` ships: at most {100 * int8['largest_f1_loss']:.2f} F1 points below fp32 "
-            f"on test and {int8['speedup_vs_fp32']:.2f}x its speed (`coextract.load(..., quantized=True)`)."
+            f"on {split} and {int8['speedup_vs_fp32']:.2f}x its speed (`coextract.load(..., quantized=True)`)."
         )
     loss = int8["largest_f1_loss"]
-    lost = f"lost up to {100 * loss:.2f} F1 points on test" if loss > 0 else "lost no F1 on test"
+    lost = f"lost up to {100 * loss:.2f} F1 points on {split}" if loss > 0 else f"lost no F1 on {split}"
     return (
         f"The int8 model does not ship: it {lost} but ran at {int8['speedup_vs_fp32']:.2f}x "
-        f"fp32's speed; it must stay within {100 * MAX_INT8_F1_LOSS:.1f} points and run at least "
+        f"fp32's speed; it must stay within {100 * limit:.1f} points and run at least "
         f"{MIN_INT8_SPEEDUP:.1f}x as fast."
     )
 
@@ -79,14 +113,10 @@ def score_rows(meta: dict) -> str:
 
 def model_card(meta: dict, run_dir: Path, output: Path) -> str:
     """The card of the model that `meta` describes, exported from `run_dir` to `output`."""
-    model, data = meta["model"], training_data(meta)
+    data = training_data(meta)
     template = resources.files("coextract.training").joinpath("MODEL_CARD.template.md").read_text("utf-8")
     return template.format(
-        **{
-            key: meta[key]
-            for key in ("dataset", "coextract_version", "opset", "data_fingerprint", "n_buckets")
-        },
-        **{key: model[key] for key in ("word_dim", "n_slices", "n_layers")},
+        **{key: meta[key] for key in ("dataset", "coextract_version", "opset", "data_fingerprint")},
         data=data[0],
         fingerprinted=data[1],
         seed=meta["train"]["seed"],
@@ -99,10 +129,6 @@ def model_card(meta: dict, run_dir: Path, output: Path) -> str:
         dev_sentences=meta["verification"]["dev_sentences"],
         max_prob_diff=meta["verification"]["max_prob_diff"],
         int8=int8_verdict(meta),
-        encoder=encoder(model),
-        vectors="frozen" if model["freeze_embeddings"] else "fine-tuned",
-        embeddings=", ".join(meta["train"]["embeddings"]),
-        n_subword_features=len(meta["subword_features"]),
-        convolutions=convolutions(model),
-        vocabulary_size=len(meta["vocabulary"]),
+        model_section=model_section(meta),
+        unseen_words=unseen_words(meta),
     )

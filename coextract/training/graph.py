@@ -1,0 +1,76 @@
+"""The ONNX graph of a trained model: trace it, and seal it to the meta.json beside it.
+
+One graph per model, from the tier's inputs to tag probabilities and attention:
+the fast tier reads word_ids (B, T), subword_ids (B, T, S) and mask (B, T); the
+MiniLM tier reads piece_ids (B, P), piece_mask (B, P), word_starts (B, T) and
+mask (B, T), the encoder inside the graph. Both give aspect_probs and
+opinion_probs (B, T, 3) and each layer's attention, aspect_attention and
+opinion_attention (B, L, T).
+"""
+
+import json
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from coextract.runtime.model_folder import INPUTS, OUTPUTS, file_sha256, graph_facts
+from coextract.training.minilm import MiniLMCMLA
+from coextract.training.model import CMLA
+
+OPSET = 17
+
+
+class Deployed(nn.Module):
+    """CMLA with probabilities instead of logits and one output per attention side."""
+
+    def __init__(self, model: CMLA | MiniLMCMLA) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, *inputs):
+        aspect_logits, opinion_logits, attentions = self.model(*inputs)
+        return aspect_logits.softmax(-1), opinion_logits.softmax(-1), attentions[:, 0], attentions[:, 1]
+
+
+def example_inputs(model: CMLA | MiniLMCMLA) -> tuple[torch.Tensor, ...]:
+    """Inputs to trace the graph with: two sentences of 5 words (in 7 pieces, for the MiniLM tier)."""
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    if isinstance(model, MiniLMCMLA):
+        pieces = torch.tensor([[101, 2200, 2204, 2833, 2326, 999, 102]] * 2)
+        return pieces, pieces != 0, torch.tensor([[1, 2, 3, 4, 5]] * 2), mask
+    n_subword = model.config.n_subword_features if model.config.n_buckets else 0
+    return torch.ones(2, 5, dtype=torch.long), torch.ones(2, 5, n_subword, dtype=torch.long), mask
+
+
+def export_onnx(model: CMLA | MiniLMCMLA, path: Path) -> None:
+    """Trace `model` into an ONNX file at `path`, batch and lengths left free."""
+    inputs = INPUTS["minilm" if isinstance(model, MiniLMCMLA) else "fast"]
+    axes = {name: {0: "batch", 1: "pieces" if name.startswith("piece") else "tokens"} for name in inputs}
+    axes.update({name: {0: "batch", 1: "tokens"} for name in OUTPUTS[:2]})
+    axes.update({name: {0: "batch", 2: "tokens"} for name in OUTPUTS[2:]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
+        torch.onnx.export(
+            Deployed(model.eval()),
+            example_inputs(model),
+            str(path),
+            input_names=list(inputs),
+            output_names=list(OUTPUTS),
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+def seal(path: Path, meta: dict) -> None:
+    """Bind an ONNX file and the meta.json beside it: the graph carries the facts of the inputs it was
+    built for (`model_folder.graph_facts`), and meta.json the file's sha256 (written now)."""
+    import onnx
+
+    graph = onnx.load(str(path))
+    onnx.helper.set_model_props(graph, graph_facts(meta))
+    onnx.save(graph, str(path))
+    meta.setdefault("files_sha256", {})[path.name] = file_sha256(path)
+    (path.parent / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
