@@ -2,6 +2,7 @@
 
     python -m benchmarks.minilm_device run SHARED OUT --train-args "--device cuda"   # on the GPU machine
     python -m benchmarks.minilm_device unpack OUT RUNS     # here, on what came back
+    python -m benchmarks.minilm_device pooling RUNS        # the pooling table of the runs in RUNS
 
 `run` trains the 5 seeds x 3 datasets twice, concurrently (f1.py, `--device cuda`):
 a word read from its first word piece and from the mean of its pieces. Per dataset
@@ -12,6 +13,9 @@ and run configs (`results.tar.gz`) and the weights of the res14 and lap14 seeds 
 bundle, packed small enough for the device's way back (at most 16 MiB a file):
 float16, and of the word-piece embedding only the rows training changed (the
 encoder's weight decay is 0, so AdamW leaves every other row as it was).
+
+`pooling` writes the dev choice between the poolings, with every seed's dev and
+test F1, to results/minilm_pooling.json and benchmarks/README.md.
 
 `unpack` rebuilds those run folders (model.pt, config.json, metrics.json,
 tokenizer.json) from the packs and the encoder folder the runs started from.
@@ -39,13 +43,13 @@ BUNDLED = ("res14", "lap14")
 HERE = Path(__file__).resolve().parent
 
 
-def train_both(shared: Path, runs: Path, seeds: list[int], deadline_s: float, extra: list[str]) -> None:
+def train_both(shared: Path, runs: Path, jobs: list[str], deadline_s: float, extra: list[str]) -> None:
     """Both poolings' f1.py runs at once, 8 runs each; stops them at the deadline (finished runs stay)."""
     processes = []
     for pooling in POOLINGS:
         command = [sys.executable, "-m", "benchmarks.f1", "--encoder", str(shared / "models" / "all-MiniLM-L6-v2"),
                    "--data-dir", str(shared / "data" / "absa"), "--jobs", "8", "--runs-dir", str(runs / pooling),
-                   "--name", f"f1_minilm_{pooling}", "--seeds", *map(str, seeds),
+                   "--name", f"f1_minilm_{pooling}", *jobs,
                    "--", "--word-pooling", pooling, *extra]  # fmt: skip
         processes.append(subprocess.Popen(command))
     started = time.monotonic()
@@ -70,6 +74,16 @@ def f1s(run: dict, split: str) -> tuple[float, float]:
     return run[split]["aspect"]["f1"], run[split]["opinion"]["f1"]
 
 
+def nearest_the_means(seeds: dict[int, dict]) -> tuple[int, list[float]]:
+    """The seed whose test aspect and opinion F1 are nearest the seeds' means (the largest of its two
+    distances is the smallest), and the means: the run that represents the benchmark in a bundle."""
+    means = [statistics.mean(f1s(r, "test")[side] for r in seeds.values()) for side in (0, 1)]
+    distance = {
+        s: max(abs(f - m) for f, m in zip(f1s(run, "test"), means, strict=True)) for s, run in seeds.items()
+    }
+    return min(seeds, key=distance.get), means
+
+
 def choose(runs: Path) -> dict:
     """Per dataset: the pooling dev prefers, and that pooling's seed nearest the test means."""
     by_pooling = {pooling: finished_runs(runs / pooling) for pooling in POOLINGS}
@@ -79,10 +93,7 @@ def choose(runs: Path) -> dict:
                for p in POOLINGS if by_pooling[p].get(dataset)}  # fmt: skip
         pooling = max(dev, key=dev.get)
         seeds = by_pooling[pooling][dataset]
-        means = [statistics.mean(f1s(r, "test")[side] for r in seeds.values()) for side in (0, 1)]
-        seed = min(
-            seeds, key=lambda s: max(abs(f - m) for f, m in zip(f1s(seeds[s], "test"), means, strict=True))
-        )
+        seed, means = nearest_the_means(seeds)
         choice[dataset] = {"pooling": pooling, "dev_sum_by_pooling": dev, "seeds": sorted(seeds),
                            "test_means": means, "bundled_seed": seed}  # fmt: skip
     return choice
@@ -114,9 +125,10 @@ def unpack(data: bytes, encoder: Path) -> dict[str, torch.Tensor]:
     return {WORD_ROWS: rows, **{name: tensor.float() for name, tensor in packed.items()}}
 
 
-def run(shared: Path, out: Path, seeds: list[int], deadline_s: float, extra: list[str]) -> None:
+def run(shared: Path, out: Path, jobs: list[str], deadline_s: float, extra: list[str]) -> None:
+    """`jobs`: f1.py's --datasets and --seeds."""
     runs = HERE / "runs" / "minilm-device"
-    train_both(shared, runs, seeds, deadline_s, extra)
+    train_both(shared, runs, jobs, deadline_s, extra)
     choice = choose(runs)
     (runs / "choice.json").write_text(json.dumps(choice, indent=1) + "\n")
     with tarfile.open(out / "results.tar.gz", "w:gz") as tar:
@@ -151,6 +163,27 @@ def rebuild(out: Path, runs: Path, encoder: Path) -> None:
             print(f"{dataset}: {run_dir}", file=sys.stderr)
 
 
+def pooling_table(runs: Path) -> None:
+    """Both poolings' mean dev and test F1 per dataset, and which one dev chose."""
+    from report import write_section
+
+    choice, by_pooling = choose(runs), {pooling: finished_runs(runs / pooling) for pooling in POOLINGS}
+    results, lines = {}, ["| dataset | pooling | seeds | dev AE | dev OE | test AE | test OE | dev chose |",
+                          "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for dataset, pick in choice.items():
+        for pooling in POOLINGS:
+            seeds = by_pooling[pooling].get(dataset, {})
+            row = {f"{split}_{side}_f1": statistics.mean(f1s(r, split)[i] for r in seeds.values())
+                   for split in ("dev", "test") for i, side in enumerate(("aspect", "opinion"))}  # fmt: skip
+            results.setdefault(dataset, {})[pooling] = {"seeds": sorted(seeds), **row}
+            lines.append(f"| {dataset} | {pooling} | {len(seeds)} | " + " | ".join(f"{100 * v:.2f}" for v in row.values())
+                         + f" | {'yes' if pick['pooling'] == pooling else ''} |")  # fmt: skip
+        results[dataset]["chosen"] = pick["pooling"]
+    (HERE / "results" / "minilm_pooling.json").write_text(json.dumps(results, indent=1) + "\n")
+    write_section("minilm_pooling", "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -159,16 +192,21 @@ def main() -> None:
     on_device = commands.add_parser("run")
     on_device.add_argument("shared", type=Path, help="a copy of ../shared (data/absa and the encoder)")
     on_device.add_argument("out", type=Path)
-    on_device.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
+    on_device.add_argument("--seeds", nargs="+", default=["1", "2", "3", "4", "5"])
+    on_device.add_argument("--datasets", nargs="+", default=["res14", "lap14", "res15"])
     on_device.add_argument("--deadline", type=float, default=480, help="seconds before training stops")
     on_device.add_argument("--train-args", default="", help="more `coextract train` flags, quoted as one")
     back = commands.add_parser("unpack")
     back.add_argument("out", type=Path)
     back.add_argument("runs", type=Path)
     back.add_argument("--encoder", type=Path, default=HERE.parent.parent / "shared/models/all-MiniLM-L6-v2")
+    commands.add_parser("pooling").add_argument("runs", type=Path)
     args = parser.parse_args()
-    if args.command == "run":
-        run(args.shared, args.out, args.seeds, args.deadline, shlex.split(args.train_args))
+    if args.command == "pooling":
+        pooling_table(args.runs)
+    elif args.command == "run":
+        jobs = ["--datasets", *args.datasets, "--seeds", *args.seeds]
+        run(args.shared, args.out, jobs, args.deadline, shlex.split(args.train_args))
     else:
         rebuild(args.out, args.runs, args.encoder)
 

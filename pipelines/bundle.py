@@ -1,21 +1,32 @@
-"""Pick each dataset's best run on dev and export it as the bundled model.
+"""Pick each dataset's run and export it as the bundled model.
 
     python pipelines/bundle.py [--runs-dir benchmarks/runs] [--datasets res14 lap14 res15]
+    python pipelines/bundle.py --minilm [--datasets res14 lap14]
 
-Among the seed runs of `benchmarks/f1.py`, the one with the highest dev aspect
-F1 + opinion F1 is exported (with the int8 attempt) to export/models/DATASET.
-Test scores play no part in the choice.
+Fast tier: among the seed runs of `benchmarks/f1.py`, the one with the highest
+dev aspect F1 + opinion F1 is exported (with the int8 attempt) to
+export/models/DATASET; test scores play no part in the choice.
+
+MiniLM tier (`--minilm`, runs in benchmarks/runs/minilm): the bundle must stand
+for the 5-seed benchmark (score within 0.5 of its means), so the seed whose test
+F1s are nearest the means is exported, to export/models/DATASET-minilm. Its
+weights are its only graph: the int8 one where int8 pays on dev, else the
+float16-stored one (a folder must stay under 50 MB).
 """
 
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 from coextract.evaluation.benchmark import DATASETS, default_data_dir
 from coextract.training.export import export_run
+from coextract.training.int8 import ship_int8_alone
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the benchmarks' run summaries, also when run as pipelines/bundle.py
+from benchmarks.minilm_device import finished_runs, nearest_the_means  # noqa: E402
 
 
 def best_on_dev(runs_dir: Path, dataset: str) -> Path:
@@ -30,6 +41,18 @@ def best_on_dev(runs_dir: Path, dataset: str) -> Path:
     return max(runs, key=dev_score)
 
 
+def nearest_the_means_run(runs_dir: Path, dataset: str) -> Path:
+    seeds = finished_runs(runs_dir).get(dataset)
+    if not seeds:
+        raise SystemExit(f"no runs of {dataset} in {runs_dir}: run benchmarks/f1.py --encoder first")
+    run = runs_dir / f"{dataset}-s{nearest_the_means(seeds)[0]}"
+    if not (run / "model.pt").is_file():
+        raise SystemExit(
+            f"{run}: its weights are not here (runs from a GPU machine: minilm_device.py unpack)"
+        )
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -42,15 +65,21 @@ def main() -> None:
     )
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--minilm", action="store_true", help="the MiniLM tier's bundles")
     args = parser.parse_args()
     os.chdir(ROOT)  # model cards then name repository-relative paths
     for dataset in args.datasets:
-        run = best_on_dev(args.runs_dir, dataset)
-        output = args.output_dir / dataset
+        if args.minilm:
+            run = nearest_the_means_run(args.runs_dir / "minilm", dataset)
+            output = args.output_dir / f"{dataset}-minilm"
+        else:
+            run, output = best_on_dev(args.runs_dir, dataset), args.output_dir / dataset
         meta = export_run(run, output, args.data_dir or default_data_dir(), quantized=True)
+        if args.minilm:
+            meta = ship_int8_alone(output, run)
         test = meta["onnx_scores"]["test"]
         print(
-            f"{dataset}: exported {run.name} (best on dev) to {output}; onnxruntime test F1 "
+            f"{dataset}: exported {run.name} to {output}; onnxruntime test F1 "
             f"aspect {100 * test['aspect']['f1']:.2f} opinion {100 * test['opinion']['f1']:.2f}"
         )
 

@@ -7,9 +7,12 @@ from coextract.errors import CoextractError
 from coextract.evaluation.benchmark import DATA_ENV, DATASETS
 
 DATASET_HELP = f"a sub-folder of --data-dir: {', '.join(DATASETS)}"
+BUNDLED_HELP = (
+    "fast tier: restaurant = res14, laptop = lap14, res15; MiniLM tier (more accurate, slower): "
+    "restaurant-minilm = res14-minilm, laptop-minilm = lap14-minilm"
+)
 MODEL_HELP = (
-    "a bundled model (restaurant = res14, laptop = lap14, res15) or a model folder written by "
-    "'coextract export' (default: restaurant)"
+    f"a bundled model ({BUNDLED_HELP}) or a model folder written by 'coextract export' (default: restaurant)"
 )
 
 

@@ -4,7 +4,7 @@ import argparse
 import json
 from pathlib import Path
 
-from coextract.cli.common import DATASET_HELP, add_data_dir, add_raw_files, raw_files
+from coextract.cli.common import BUNDLED_HELP, DATASET_HELP, add_data_dir, add_raw_files, raw_files
 from coextract.errors import CoextractError
 from coextract.evaluation.benchmark import SPLITS, dataset_dir, default_data_dir
 from coextract.runtime.sizes import PIPE_BATCH
@@ -75,7 +75,7 @@ def add_parser(commands) -> None:
     evaluate.add_argument(
         "--model",
         required=True,
-        help="an exported model (a bundled one: restaurant = res14, laptop = lap14, res15; or a folder from "
+        help=f"an exported model (a bundled one: {BUNDLED_HELP}; or a folder from "
         "'coextract export') or a run folder from 'coextract train' (evaluated with torch)",
     )
     evaluate.add_argument("--dataset", help=DATASET_HELP)

@@ -26,7 +26,12 @@ from coextract.errors import CoextractError
 from coextract.runtime.features import SUBWORD_FEATURES
 
 FORMAT = "coextract-onnx/1"
-ALIASES = {"restaurant": "res14", "laptop": "lap14"}
+ALIASES = {
+    "restaurant": "res14",
+    "laptop": "lap14",
+    "restaurant-minilm": "res14-minilm",
+    "laptop-minilm": "lap14-minilm",
+}
 MODEL_FILES = ("model.onnx", "meta.json")  # what a tagger reads from every model folder
 TOKENIZER = "tokenizer.json"  # and from a MiniLM-tier folder: the encoder's word pieces
 LICENSE = "LICENSE"  # a MiniLM-tier folder's encoder licence, which travels with its weights

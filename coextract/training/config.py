@@ -36,13 +36,16 @@ RECOMMENDED: dict[str, dict] = {
 }
 
 
-# The MiniLM tier's starting point (12 epochs, as in the probe of issue 17); not yet tuned on dev.
+# The MiniLM tier's settings (12 epochs, as in the probe of issue 17), and how each dataset's words
+# are read from their pieces: dev's choice over 5 seeds of each (benchmarks/README.md, pooling).
 MINILM: dict = {"max_epochs": 12, "patience": 12, "learning_rate": 1e-3}
+MINILM_POOLING: dict[str, str] = {"res14": "mean", "lap14": "first", "res15": "mean"}
 
 
 def recommended_config(dataset: str, encoder: str = "") -> TrainConfig:
     """A fresh TrainConfig with the dev-chosen settings for `dataset` (the MiniLM tier's with `encoder`)."""
     if encoder:
-        return TrainConfig(dataset=dataset, encoder=encoder, **MINILM)
+        pooling = MINILM_POOLING.get(dataset, "first")
+        return TrainConfig(dataset=dataset, encoder=encoder, **MINILM, model={"word_pooling": pooling})
     settings = RECOMMENDED.get(dataset, {})
     return TrainConfig(dataset=dataset, **{**settings, "model": dict(settings.get("model", {}))})

@@ -7,6 +7,7 @@ least MIN_INT8_SPEEDUP times as fast; dev decides, as for every other choice.
 Test is scored too, for the record.
 """
 
+import json
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 from coextract.evaluation.metrics import score_predictions
 from coextract.runtime.tagger import Tagger
 from coextract.training.graph import seal
-from coextract.training.model_card import MAX_INT8_F1_LOSS, MIN_INT8_SPEEDUP
+from coextract.training.model_card import MAX_INT8_F1_LOSS, MIN_INT8_SPEEDUP, model_card
 from coextract.training.weights import write_int8
 
 INT8 = "model.int8.onnx"
@@ -73,3 +74,25 @@ def add_int8(model_dir: Path, meta: dict) -> Path:
     write_int8(model_dir / "model.onnx", int8_path)
     seal(int8_path, meta)
     return int8_path
+
+
+def ship_int8_alone(model_dir: Path, run_dir: Path) -> dict:
+    """Where int8 paid, make it the folder's one graph (model.onnx), and meta.json and the card say so.
+
+    For bundles, which must stay small: the float16-stored graph goes, and the
+    scores in meta.json become the int8 graph's (the float graph's stay beside,
+    with the verification that compared it with torch). Where int8 did not pay,
+    the folder stays as exported. Returns the meta.
+    """
+    meta = json.loads((model_dir / "meta.json").read_text())
+    if not meta.get("int8", {}).get("shipped"):
+        return meta
+    (model_dir / INT8).replace(model_dir / "model.onnx")
+    meta["float_onnx_scores"] = meta["onnx_scores"]
+    meta["onnx_scores"] = {split: meta["int8"][split] for split in ("dev", "test")}
+    meta["int8"]["shipped_as"] = "model.onnx"
+    meta["weights"] = "int8 matrix products (one scale per output channel), the rest float16 values"
+    meta["files_sha256"]["model.onnx"] = meta["files_sha256"].pop(INT8)
+    (model_dir / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    (model_dir / "MODEL_CARD.md").write_text(model_card(meta, run_dir, model_dir))
+    return meta
