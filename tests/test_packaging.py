@@ -20,7 +20,7 @@ def test_base_dependencies_have_no_torch():
 @pytest.mark.slow
 def test_wheel_contains_the_bundled_models(tmp_path):
     bundled = sorted(p.parent.name for p in (ROOT / "export" / "models").glob("*/meta.json"))
-    assert {"res14", "lap14", "res15"} <= set(bundled)
+    assert {"res14", "lap14", "res15", "res14-minilm", "lap14-minilm"} <= set(bundled)
     result = subprocess.run(
         [
             sys.executable,
@@ -41,5 +41,7 @@ def test_wheel_contains_the_bundled_models(tmp_path):
     (wheel,) = tmp_path.glob("coextract-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in bundled:
-        for file in ("model.onnx", "meta.json", "MODEL_CARD.md"):
+        minilm = ("tokenizer.json", "LICENSE") if name.endswith("-minilm") else ()
+        for file in ("model.onnx", "meta.json", "MODEL_CARD.md", *minilm):
             assert f"coextract/models/{name}/{file}" in names
+    assert wheel.stat().st_size <= 100e6  # the MiniLM tier's bundles must leave the wheel under 100 MB
