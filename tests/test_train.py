@@ -3,6 +3,7 @@
 import json
 import sys
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -10,7 +11,7 @@ torch = pytest.importorskip("torch")
 from coextract.evaluation.benchmark import read_dataset  # noqa: E402
 from coextract.training.checkpoint import load_run  # noqa: E402
 from coextract.training.train import evaluate_model  # noqa: E402
-from tests.conftest import coextract  # noqa: E402
+from tests.conftest import coextract, tiny_config  # noqa: E402
 
 
 def test_loss_falls_and_training_f1_rises(tiny_run, data_dir):
@@ -201,3 +202,36 @@ def test_training_on_a_gpu_that_is_not_there_is_refused_up_front(data_dir, tmp_p
                        "--data-dir", str(data_dir))  # fmt: skip
     assert result.returncode == 2 and "sees no GPU here; use --device cpu" in result.stderr
     assert result.stderr.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+def test_soft_targets_that_are_one_hot_give_the_gold_loss():
+    from coextract.training.distill import soft_loss
+    from coextract.training.model import CMLA
+
+    torch.manual_seed(0)
+    aspect_logits, opinion_logits = torch.randn(2, 4, 3), torch.randn(2, 4, 3)
+    aspect_tags, opinion_tags = (
+        torch.tensor([[1, 2, 0, 0], [0, 1, 0, 0]]),
+        torch.tensor([[0, 0, 1, 0], [1, 0, 0, 0]]),
+    )
+    mask = torch.tensor([[True] * 4, [True, True, True, False]])
+    one_hot = torch.stack([torch.eye(3)[aspect_tags], torch.eye(3)[opinion_tags]], dim=1)  # (B, 2, T, 3)
+    gold = CMLA.loss(aspect_logits, opinion_logits, aspect_tags, opinion_tags, mask)
+    assert torch.allclose(soft_loss(aspect_logits, opinion_logits, one_hot, mask), gold)
+
+
+@pytest.mark.slow
+def test_distillation_trains_on_a_teacher_models_probabilities(data_dir, tmp_path):
+    from coextract.training.distill import teacher_targets
+    from coextract.training.train import train
+
+    examples = read_dataset(data_dir, "res14")["train"][:3]
+    targets = teacher_targets("restaurant", examples)
+    assert [t.shape for t in targets] == [(2, len(e.tokens), 3) for e in examples]
+    assert all(np.allclose(t.sum(-1), 1, atol=1e-5) for t in targets)
+    plain = train(tiny_config(max_epochs=1), data_dir, tmp_path / "plain")
+    distilled = train(
+        tiny_config(max_epochs=1, soft_targets="restaurant", distill_weight=0.5), data_dir, tmp_path / "d"
+    )
+    assert distilled["history"][0]["loss"] != plain["history"][0]["loss"]  # the teacher's term is in the loss
+    assert json.loads((tmp_path / "d" / "config.json").read_text())["train"]["soft_targets"] == "restaurant"

@@ -29,6 +29,12 @@ TRAIN_FLAGS = [
     ("average_top", int, "also try the mean weights of the N best epochs, kept if dev prefers it (0 = off)"),
     ("max_train_sentences", int, "use only the first N training sentences (for quick checks)"),
     ("device", str, "where to train: cpu (default), or cuda for a GPU"),
+    (
+        "soft_targets",
+        str,
+        "distil: also learn a teacher model's probabilities (a model folder or bundled name)",
+    ),
+    ("distill_weight", float, "with --soft-targets: the teacher's share of the loss (default 0.5)"),
 ]
 MODEL_FLAGS = [
     ("hidden_dim", int, "encoder GRU size per direction"),

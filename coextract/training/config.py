@@ -22,6 +22,8 @@ class TrainConfig:
     encoder: str = ""  # a Hugging Face BERT folder: train the MiniLM tier over it; "" = the fast tier
     encoder_learning_rate: float = 5e-5  # the pretrained encoder's own, lower learning rate
     warmup: float = 0.1  # MiniLM tier: share of the steps over which learning rates rise linearly
+    soft_targets: str = ""  # a teacher model (folder or bundled name) to distill from; "" = gold tags only
+    distill_weight: float = 0.5  # with soft_targets: the teacher's share of the loss
     device: str = "cpu"  # where to train: "cpu", or "cuda" for a GPU (same steps, other rounding)
 
 

@@ -19,15 +19,12 @@ import numpy as np
 import torch
 
 from coextract.errors import CoextractError
-from coextract.evaluation.benchmark import (
-    Example,
-    fingerprint,
-    read_dataset,
-)
+from coextract.evaluation.benchmark import Example, fingerprint, read_dataset
 from coextract.evaluation.evaluate import score_examples
 from coextract.runtime.features import Featurizer
 from coextract.training.checkpoint import save_run, to_tensors, torch_backend
 from coextract.training.config import TrainConfig
+from coextract.training.distill import batch_targets, soft_loss, teacher_targets
 from coextract.training.model import CMLA
 from coextract.training.tiers import fast_tier, minilm_tier, optimizer_and_schedule
 
@@ -63,9 +60,10 @@ def shuffled_batches(lengths: Sequence[int], batch_size: int, rng) -> list[list[
 
 
 def train_epoch(
-    model, optimizer, featurizer, examples, config: TrainConfig, rng, average=None, schedule=None
+    model, optimizer, featurizer, examples, config: TrainConfig, rng, average=None, schedule=None, soft=None
 ) -> float:
-    """One pass over `examples` in a seeded random order; returns the mean loss."""
+    """One pass over `examples` in a seeded random order; returns the mean loss. `soft`: a teacher's
+    probabilities per example (`distill`), learned from with weight `config.distill_weight`."""
     model.train()
     total, n_batches = 0.0, 0
     for indices in shuffled_batches([len(e.tokens) for e in examples], config.batch_size, rng):
@@ -77,6 +75,10 @@ def train_epoch(
         inputs = to_tensors(batch, config.device)
         aspect_logits, opinion_logits, _ = model(**inputs)
         loss = model.loss(aspect_logits, opinion_logits, aspect_tags, opinion_tags, inputs["mask"])
+        if soft is not None:
+            targets = batch_targets([soft[i] for i in indices], n_tokens, config.device)
+            distilled = soft_loss(aspect_logits, opinion_logits, targets, inputs["mask"])
+            loss = (1 - config.distill_weight) * loss + config.distill_weight * distilled
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -171,6 +173,7 @@ def fit(model: CMLA, featurizer: Featurizer, splits: dict, config: TrainConfig, 
     rng = np.random.default_rng(config.seed)
     steps = config.max_epochs * -(-len(train_examples) // config.batch_size)
     optimizer, schedule = optimizer_and_schedule(model, config, steps)
+    soft = teacher_targets(config.soft_targets, train_examples) if config.soft_targets else None
     print(
         f"training {type(model).__name__} on {config.dataset} ({len(train_examples)} sentences, "
         f"{model.num_parameters(trainable_only=True):,} trainable parameters), seed {config.seed}",
@@ -181,7 +184,7 @@ def fit(model: CMLA, featurizer: Featurizer, splits: dict, config: TrainConfig, 
     fitted, best_score, started = Fitted(0, [], [], 0.0), -1.0, time.perf_counter()
     for epoch in range(1, config.max_epochs + 1):
         epoch_start = time.perf_counter()
-        loss = train_epoch(model, optimizer, featurizer, train_examples, config, rng, average, schedule)
+        loss = train_epoch(model, optimizer, featurizer, train_examples, config, rng, average, schedule, soft)
         dev = evaluate_model(scored, featurizer, splits["dev"])
         seconds = time.perf_counter() - epoch_start
         score = dev["aspect"]["f1"] + dev["opinion"]["f1"]
