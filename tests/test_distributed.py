@@ -98,6 +98,20 @@ def test_dataframe_in_dataframe_out(corpus, local_output, cluster):
         assert (row["aspects"], row["opinions"]) == (want["aspects"], want["opinions"])
 
 
+def test_the_minilm_tier_travels_to_the_workers_with_its_tokenizer(cluster):
+    import coextract
+
+    texts = ["The battery life is excellent.", "The keyboard feels cheap but the screen is bright."] * 5
+    frame = pd.DataFrame({"rid": [str(i) for i in range(10)], "body": texts})
+    with Client(cluster):
+        ddf = dd.from_pandas(frame, npartitions=2)
+        tagged = engine.tag_dataframe(ddf, "body", "rid", model="laptop-minilm").compute()
+    local = coextract.load("laptop-minilm")
+    for row, text in zip(tagged.to_dict("records"), texts, strict=True):
+        assert [a["text"] for a in row["aspects"]] == [s.text for s in local(text).aspects]
+    assert any(row["aspects"] for row in tagged.to_dict("records"))
+
+
 def test_a_killed_worker_loses_no_record(corpus, local_output, tmp_path, monkeypatch):
     # The first worker to write a chunk kills itself (SIGKILL) right after it, mid-part: Dask
     # must run that part again on a fresh worker, and the part must appear exactly once.
