@@ -1,6 +1,8 @@
 """The bundled MiniLM-tier models, through every entry point, with no torch (their own F1 is in benchmarks)."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 import spacy
@@ -33,6 +35,21 @@ def test_load_finds_the_terms():
     result = coextract.load("restaurant-minilm")(TEXT)
     assert [(s.text, s.start, s.end) for s in result.aspects] == [("pizza", 4, 9), ("waiter", 28, 34)]
     assert [(s.text, s.start, s.end) for s in result.opinions] == [("great", 14, 19), ("slow", 49, 53)]
+
+
+def test_it_loads_and_tags_with_torch_and_transformers_hidden():
+    code = (
+        "import sys\n"
+        "class Hidden:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('torch', 'transformers'): raise ImportError('hidden')\n"
+        "sys.meta_path.insert(0, Hidden())\n"
+        "import coextract\n"
+        f"print([s.text for s in coextract.load('restaurant-minilm')({TEXT!r}).aspects])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['pizza', 'waiter']"
 
 
 def test_the_spacy_component_takes_it_and_saves_it(tmp_path):
