@@ -37,6 +37,7 @@ def test_load_finds_the_terms():
     assert [(s.text, s.start, s.end) for s in result.opinions] == [("great", 14, 19), ("slow", 49, 53)]
 
 
+@pytest.mark.slow  # a subprocess, or a MiniLM model loaded twice
 def test_it_loads_and_tags_with_torch_and_transformers_hidden():
     code = (
         "import sys\n"
@@ -52,6 +53,7 @@ def test_it_loads_and_tags_with_torch_and_transformers_hidden():
     assert result.stdout.strip() == "['pizza', 'waiter']"
 
 
+@pytest.mark.slow  # a subprocess, or a MiniLM model loaded twice
 def test_the_spacy_component_takes_it_and_saves_it(tmp_path):
     nlp = spacy.blank("en")
     nlp.add_pipe("coextract", config={"model": "laptop-minilm"})
@@ -62,6 +64,7 @@ def test_the_spacy_component_takes_it_and_saves_it(tmp_path):
     assert [s.text for s in again.spans["opinions"]] == [s.text for s in doc.spans["opinions"]]
 
 
+@pytest.mark.slow  # a subprocess, or a MiniLM model loaded twice
 def test_coextract_tag_takes_it_in_a_pipe():
     result = run_coextract(
         "tag",
