@@ -76,7 +76,7 @@ def main() -> None:
             run, output = best_on_dev(args.runs_dir, dataset), args.output_dir / dataset
         meta = export_run(run, output, args.data_dir or default_data_dir(), quantized=True)
         if args.minilm:
-            meta = ship_int8_alone(output, run)
+            meta = ship_int8_alone(output, run, meta)
         test = meta["onnx_scores"]["test"]
         print(
             f"{dataset}: exported {run.name} to {output}; onnxruntime test F1 "

@@ -102,3 +102,24 @@ def test_a_folder_that_mixes_files_is_refused(damage, tiny_minilm_model_dir, bun
         message = "does not belong with"
     with pytest.raises(CoextractError, match=message):
         load(folder)
+
+
+def test_a_bundle_can_ship_its_int8_graph_alone(tiny_minilm_model_dir, tmp_path):
+    from coextract.runtime.model_folder import read_meta
+    from coextract.training.int8 import add_int8, ship_int8_alone
+
+    folder = shutil.copytree(tiny_minilm_model_dir, tmp_path / "model")
+    meta = read_meta(folder)
+    add_int8(folder, meta)
+    scores = meta["onnx_scores"]
+    meta["int8"] = {"shipped": True, "measured_on": "dev", "dev": scores["dev"], "test": scores["test"],
+                    "largest_f1_loss": 0.001, "speedup_vs_fp32": 1.4, "size_bytes": 1}  # fmt: skip
+    meta = ship_int8_alone(folder, tmp_path / "run", meta)
+    assert not (folder / "model.int8.onnx").exists() and set(meta["files_sha256"]) == {
+        "model.onnx",
+        "tokenizer.json",
+    }
+    assert meta["float_onnx_scores"] == scores and meta["int8"]["shipped_as"] == "model.onnx"
+    assert json.loads((folder / "meta.json").read_text()) == meta
+    assert "Weights: int8" in (folder / "MODEL_CARD.md").read_text()
+    assert load(folder)("The pizza was great.").tokens == ("the", "pizza", "was", "great")

@@ -142,7 +142,8 @@ def file_sha256(path: Path) -> str:
 def graph_facts(meta: dict) -> dict[str, str]:
     """What the ONNX graph's metadata must say about the inputs it reads, given its meta.json."""
     if tier(meta) == "minilm":
-        return {f"{GRAPH_KEY}.tier": "minilm", f"{GRAPH_KEY}.tokenizer_sha256": meta["tokenizer_sha256"]}
+        tokenizer = meta["files_sha256"][TOKENIZER]
+        return {f"{GRAPH_KEY}.tier": "minilm", f"{GRAPH_KEY}.tokenizer_sha256": tokenizer}
     return {
         f"{GRAPH_KEY}.vocabulary_size": str(len(meta["vocabulary"])),
         f"{GRAPH_KEY}.n_buckets": str(meta["n_buckets"]),

@@ -20,7 +20,7 @@ import torch
 
 from coextract.errors import CoextractError
 from coextract.runtime.features import Batch, Featurizer
-from coextract.runtime.model_folder import LICENSE, TOKENIZER
+from coextract.runtime.model_folder import LICENSE, TOKENIZER, tier
 from coextract.runtime.pieces import PieceBatch, PieceFeaturizer
 from coextract.runtime.predict import Backend
 from coextract.training.minilm import MiniLMCMLA, MiniLMConfig
@@ -58,7 +58,7 @@ def save_run(output: Path, model: CMLA | MiniLMCMLA, run_config: dict, metrics: 
     run also keeps its encoder's tokenizer.json (so the folder is whole without the encoder folder)
     and its LICENSE (which must travel with the weights)."""
     output.mkdir(parents=True, exist_ok=True)
-    if run_config.get("tier") == "minilm":
+    if tier(run_config) == "minilm":
         encoder = Path(run_config["encoder"])
         shutil.copy(encoder / TOKENIZER, output / TOKENIZER)
         if (encoder / LICENSE).is_file():
@@ -80,7 +80,7 @@ def load_run(run_dir: Path | str) -> tuple[CMLA | MiniLMCMLA, Featurizer | Piece
             raise CoextractError(f"{path}: not found; is {run_dir} a folder written by 'coextract train'?")
     try:
         run_config = json.loads(config_path.read_text())
-        minilm = run_config.get("tier") == "minilm"
+        minilm = tier(run_config) == "minilm"
         model_config = (MiniLMConfig if minilm else CMLAConfig)(**run_config["model"])
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise CoextractError(f"{config_path}: not a coextract run config ({err})") from None

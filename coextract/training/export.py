@@ -30,7 +30,7 @@ from coextract.evaluation.benchmark import read_dataset
 from coextract.evaluation.metrics import score_predictions
 from coextract.runtime.decoding import DECODING, TAG_NAMES
 from coextract.runtime.features import SUBWORD_FEATURES
-from coextract.runtime.model_folder import FORMAT, LICENSE, TOKENIZER, file_sha256, vocabulary_hash
+from coextract.runtime.model_folder import FORMAT, LICENSE, TOKENIZER, file_sha256, tier, vocabulary_hash
 from coextract.runtime.predict import predict_sentences
 from coextract.runtime.tagger import Tagger
 from coextract.training.checkpoint import load_run, read_metrics, torch_backend
@@ -75,11 +75,11 @@ def export_run(
         export_onnx(model, staging / "model.onnx")
         half_weights = store_half(staging / "model.onnx")
         meta = describe(run_config, read_metrics(run_dir), featurizer)
-        if run_config.get("tier") == "minilm":
+        if tier(run_config) == "minilm":
             shutil.copy(run_dir / TOKENIZER, staging / TOKENIZER)
             if (run_dir / LICENSE).is_file():
                 shutil.copy(run_dir / LICENSE, staging / LICENSE)
-            meta["tokenizer_sha256"] = meta["files_sha256"][TOKENIZER] = file_sha256(staging / TOKENIZER)
+            meta["files_sha256"][TOKENIZER] = file_sha256(staging / TOKENIZER)
         seal(staging / "model.onnx", meta)
         onnx_tagger = Tagger(staging)
         meta["verification"] = verify(model, featurizer, onnx_tagger, splits["dev"], run_dir, half_weights)
@@ -100,7 +100,7 @@ def export_run(
 
 def describe(run_config: dict, metrics: dict, featurizer) -> dict:
     """The meta.json of an exported run, before verification adds its figures."""
-    if run_config.get("tier") == "minilm":
+    if tier(run_config) == "minilm":
         reads = {"tier": "minilm", "encoder": Path(run_config["encoder"]).name, "files_sha256": {}}
     else:
         reads = {

@@ -76,15 +76,14 @@ def add_int8(model_dir: Path, meta: dict) -> Path:
     return int8_path
 
 
-def ship_int8_alone(model_dir: Path, run_dir: Path) -> dict:
+def ship_int8_alone(model_dir: Path, run_dir: Path, meta: dict) -> dict:
     """Where int8 paid, make it the folder's one graph (model.onnx), and meta.json and the card say so.
 
     For bundles, which must stay small: the float16-stored graph goes, and the
     scores in meta.json become the int8 graph's (the float graph's stay beside,
     with the verification that compared it with torch). Where int8 did not pay,
-    the folder stays as exported. Returns the meta.
+    the folder stays as exported. `meta`: what `export_run` wrote and returned; returns it, changed.
     """
-    meta = json.loads((model_dir / "meta.json").read_text())
     if not meta.get("int8", {}).get("shipped"):
         return meta
     (model_dir / INT8).replace(model_dir / "model.onnx")

@@ -7,6 +7,8 @@ cannot say what the model folder does not hold. Imports no torch.
 from importlib import resources
 from pathlib import Path
 
+from coextract.runtime.model_folder import tier
+
 MAX_INT8_F1_LOSS = 0.003  # 0.3 dev F1 points
 EARLIER_INT8_F1_LOSS = 0.005  # the rule of exports before the MiniLM tier: 0.5 points on test
 MIN_INT8_SPEEDUP = 1.1  # "faster" must clear this machine's run-to-run timing noise (about 5 %)
@@ -35,7 +37,7 @@ def encoder(model: dict) -> str:
 def model_section(meta: dict) -> str:
     """The network, in a paragraph: the fast tier's word vectors, or the MiniLM tier's encoder."""
     model = meta["model"]
-    if meta.get("tier") == "minilm":
+    if tier(meta) == "minilm":
         words = (
             "the mean of its word pieces' states"
             if model["word_pooling"] == "mean"
@@ -58,7 +60,7 @@ def model_section(meta: dict) -> str:
 
 
 def unseen_words(meta: dict) -> str:
-    if meta.get("tier") == "minilm":
+    if tier(meta) == "minilm":
         return "a word it never saw in training is still read through its word\npieces and the encoder's pre-training"
     return "words outside its vocabulary are seen only through\ntheir prefixes, suffixes and shape"
 
