@@ -14,7 +14,7 @@ from report import HERE, write_section
 
 from coextract.evaluation.benchmark import default_data_dir
 from coextract.evaluation.evaluate import evaluate_raw, evaluate_tokenized
-from coextract.runtime.model_folder import bundled_models
+from coextract.runtime.model_names import bundled_models
 from coextract.runtime.tagger import load
 
 RAW_TEST = {

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import settings
 
 from coextract.evaluation.benchmark import default_data_dir, default_encoder_dir
-from coextract.runtime.model_folder import resolve_model
+from coextract.runtime.model_names import resolve_model
 
 # No per-example time limit: a busy CI machine must not fail a property test that is only slow.
 settings.register_profile("coextract", deadline=None)

@@ -57,7 +57,7 @@ def test_benchmark_scripts_import_as_a_package_too():
 
 def test_help_names_every_input_format_and_bundled_model_and_version_is_printed():
     from coextract.corpus.readers import FORMATS
-    from coextract.runtime.model_folder import bundled_models
+    from coextract.runtime.model_names import bundled_models
     from coextract.version import __version__
     from tests.conftest import coextract
 

@@ -8,7 +8,7 @@ import pytest
 import spacy
 
 import coextract
-from coextract.runtime.model_folder import resolve_model
+from coextract.runtime.model_names import resolve_model
 from tests.conftest import coextract as run_coextract
 
 TEXT = "The pizza was great but the waiter was painfully slow."

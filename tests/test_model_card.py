@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from coextract.runtime.model_folder import bundled_models
+from coextract.runtime.model_names import bundled_models
 from coextract.training.model_card import model_card
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from coextract.errors import CoextractError
 from coextract.evaluation.benchmark import read_dataset
-from coextract.runtime.model_folder import resolve_model
+from coextract.runtime.model_names import resolve_model
 from coextract.runtime.predict import length_sorted_batches
 from coextract.runtime.tagger import Extraction, load, term_spans
 from tests.conftest import UNICODE_CASES
@@ -73,8 +73,10 @@ def test_empty_input_gives_empty_spans(bundled_model_dir):
 
 
 def test_bad_tokens_and_unknown_models_are_clear_errors(bundled_model_dir):
-    with pytest.raises(CoextractError, match="list of non-empty token strings"):
+    with pytest.raises(ValueError, match="must be non-empty and not blank"):
         load(bundled_model_dir)(["a", ""])
+    with pytest.raises(TypeError, match="list of token strings; it holds a int"):
+        load(bundled_model_dir)(["a", 3])
     with pytest.raises(CoextractError, match="no model 'nope'"):
         resolve_model("nope")
 

@@ -17,7 +17,7 @@ from spacy.training import Example
 
 from coextract.evaluation.evaluate import evaluate_raw
 from coextract.evaluation.semeval import read_semeval14
-from coextract.runtime.model_folder import resolve_model
+from coextract.runtime.model_names import resolve_model
 from coextract.runtime.tagger import load
 
 TEXT = "The battery life is great but the screen is dim."

@@ -46,6 +46,7 @@ def cmd_tag(args: argparse.Namespace) -> None:
     from coextract.corpus.engine import tag_files
     from coextract.corpus.readers import count_records
     from coextract.corpus.workers import hide_torch
+    from coextract.runtime.model_names import model_label, resolve_model
 
     hide_torch()
     inputs = expand_inputs(args.inputs)
@@ -62,7 +63,7 @@ def cmd_tag(args: argparse.Namespace) -> None:
             )
         else:
             summary = tag_files(inputs, args.output, tag_options(args), progress=progress)
-    print(f"coextract tag: {summary.line()}", file=sys.stderr)
+    print(f"coextract tag: {summary.line()}; {model_label(resolve_model(args.model))}", file=sys.stderr)
 
 
 def add_parser(commands) -> None:

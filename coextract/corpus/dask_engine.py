@@ -17,7 +17,6 @@ every record is written exactly once.
 """
 
 import os
-import tempfile
 from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
@@ -26,8 +25,9 @@ from coextract.corpus.engine import chunks, output_records
 from coextract.corpus.readers import record_from_fields
 from coextract.corpus.writers import OutputFields, columns
 from coextract.errors import CoextractError
-from coextract.runtime.model_folder import digest_of, read_model_files, resolve_model, write_model_files
-from coextract.runtime.tagger import Tagger, load
+from coextract.runtime.model_folder import digest_of, read_model_files
+from coextract.runtime.model_names import resolve_model
+from coextract.runtime.tagger import Tagger, load_files
 
 PART_FORMATS = ("jsonl", "parquet")
 SUCCESS = "_SUCCESS"
@@ -61,10 +61,7 @@ _taggers: dict[str, Tagger] = {}  # per worker process: model digest -> loaded t
 def worker_tagger(model: ModelFiles) -> Tagger:
     """The tagger for `model` in this process, loaded the first time only."""
     if model.digest not in _taggers:
-        folder = write_model_files(
-            Path(tempfile.mkdtemp(prefix=f"coextract-{model.digest[:12]}-")), model.files
-        )
-        _taggers[model.digest] = load(folder, threads=1)
+        _taggers[model.digest] = load_files(model.files, threads=1)
     return _taggers[model.digest]
 
 

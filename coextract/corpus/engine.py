@@ -31,7 +31,8 @@ from coextract.corpus.sinks import open_output
 from coextract.corpus.workers import ordered_map, resident_tagger
 from coextract.corpus.writers import OutputFields, json_line, output_format_of, output_record
 from coextract.errors import CoextractError
-from coextract.runtime.model_folder import model_digest, resolve_model
+from coextract.runtime.model_folder import model_digest
+from coextract.runtime.model_names import resolve_model
 from coextract.runtime.sizes import CHUNK, MODEL_BATCH
 from coextract.runtime.tagger import Tagger
 
@@ -66,10 +67,13 @@ class Summary:
     errors: int = 0
     seconds: float = 0.0
     parts: list[dict] = field(default_factory=list)
+    resumed: int = 0  # of `records`, those an interrupted run had written (not tagged in `seconds`)
 
     def line(self) -> str:
-        rate = self.records / self.seconds if self.seconds else 0.0
-        return f"{self.records} records, {self.errors} errors, {self.seconds:.1f} s, {rate:,.0f} reviews/s"
+        tagged = self.records - self.resumed
+        rate = tagged / self.seconds if self.seconds else 0.0
+        earlier = f" ({self.resumed} from the interrupted run)" if self.resumed else ""
+        return f"{self.records} records{earlier}, {self.errors} errors, {self.seconds:.1f} s, {rate:,.0f} reviews/s"
 
 
 def output_records(records: Sequence[Record], tagger: Tagger, fields: OutputFields) -> list[dict]:
@@ -150,7 +154,7 @@ def tag_files(paths: Sequence[str], output: str, options: TagOptions, progress=N
     records = islice(all_records(paths, options), sink.done, None)
     if options.strict:
         records = map(fail_on_error, records)
-    summary, started = Summary(records=sink.done, errors=sink.errors), time.perf_counter()
+    summary, started = Summary(records=sink.done, errors=sink.errors, resumed=sink.done), time.perf_counter()
     if progress is not None:
         progress.update(sink.done)
     fields = OutputFields(text=options.include_text, file=len(paths) > 1)

@@ -18,7 +18,6 @@ stored by name), so the folder loads anywhere with `spacy.load`; `to_bytes`
 carries them likewise. `score` gives `nlp.evaluate` the span scores of both keys.
 """
 
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from pathlib import Path
@@ -31,9 +30,10 @@ from spacy.training import Example
 from spacy.util import ensure_path, minibatch
 
 from coextract.errors import CoextractError
-from coextract.runtime.model_folder import is_bundled, read_model_files, write_model_files
+from coextract.runtime.model_folder import read_model_files, write_model_files
+from coextract.runtime.model_names import is_bundled_name
 from coextract.runtime.sizes import PIPE_BATCH
-from coextract.runtime.tagger import Extraction, Span, Tagger, load
+from coextract.runtime.tagger import Extraction, Span, Tagger, load, load_files
 
 MODEL_FOLDER = "model"  # inside the component's folder of a saved pipeline
 
@@ -59,6 +59,7 @@ class CoextractComponent:
         self.threads = threads
         self.batch_size = batch_size
         self.source = model  # where the tagger loads from: the model, or the folder `from_disk` read
+        self._files: dict[str, bytes] = {}  # the model's files, where `from_bytes` brought them
         self._tagger: Tagger | None = None
         # `spacy.load` builds the component before `from_disk` hands it the model it saved (the
         # folder `model` named may be gone): a model still missing fails at the first doc, named.
@@ -68,7 +69,11 @@ class CoextractComponent:
     @property
     def tagger(self) -> Tagger:
         if self._tagger is None:
-            self._tagger = load(self.source, threads=self.threads)
+            self._tagger = (
+                load_files(self._files, self.threads)
+                if self._files
+                else load(self.source, threads=self.threads)
+            )
         return self._tagger
 
     def __getstate__(self) -> dict:
@@ -106,9 +111,13 @@ class CoextractComponent:
         return scores
 
     def model_files(self) -> dict[str, bytes]:
-        """The files to save with the pipeline: none for a bundled model (it ships with coextract)."""
+        """The files to save with the pipeline: none for a model named as a bundled one (it ships with
+        coextract and the config names it); a bundled model's folder given by its path is saved whole,
+        since that path belongs to one installation."""
+        if self._files:
+            return self._files
         folder = self.tagger.model_dir
-        return {} if is_bundled(folder) and self.source == self.model else read_model_files(folder)
+        return {} if self.source == self.model and is_bundled_name(self.model) else read_model_files(folder)
 
     def to_disk(self, path, *, exclude: Iterable[str] = ()) -> None:
         path = ensure_path(path)
@@ -127,13 +136,13 @@ class CoextractComponent:
 
     def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> "CoextractComponent":
         if files := srsly.msgpack_loads(data)["files"]:
-            self.use(write_model_files(Path(tempfile.mkdtemp(prefix="coextract-model-")), files))
+            self._files, self._tagger = files, load_files(files, self.threads)
         return self
 
     def use(self, folder: Path) -> None:
         """Tag with the model in `folder` (checked by `load` to be whole and consistent)."""
         self._tagger = load(folder, threads=self.threads)
-        self.source = str(folder)
+        self.source, self._files = str(folder), {}
 
 
 def spans_of(key: str) -> Callable[[Doc, str], Iterable]:

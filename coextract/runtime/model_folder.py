@@ -1,4 +1,4 @@
-"""A model folder: find it by name or path, read and check its files, open its ONNX graph.
+"""A model folder: read and check its files, open its ONNX graph (`model_names` finds it).
 
 A model folder (written by `coextract export`, or bundled as package data) holds
 `model.onnx` and `meta.json`: the label scheme, the scores the model earned and
@@ -9,15 +9,18 @@ pieces, cut by the encoder's `tokenizer.json` beside it (meta.json says
 file, because a model fed the wrong ids fails silently.
 
 `open_model` checks that the files belong together before anything is tagged:
-meta.json records the sha256 of each ONNX file (and tokenizer.json) it was
-exported with, and each ONNX graph carries, in its own metadata, the facts of
-the inputs it was built for (`graph_facts`), which must equal meta.json's.
+meta.json records the sha256 of each ONNX file (and of tokenizer.json and
+LICENSE) it was exported with, and each ONNX graph carries, in its own metadata,
+the facts of the inputs it was built for (`graph_facts`), which must equal
+meta.json's. Among them is `meta_seal`, a sha256 over everything in meta.json
+that changes what the model predicts or says it is (labels, tier, dataset, the
+network and training settings, the vocabulary's digest), so an edited meta.json
+or a graph of another model is refused even where its file digests were redone.
 """
 
 import hashlib
 import json
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 import onnxruntime as ort
@@ -26,12 +29,6 @@ from coextract.errors import CoextractError
 from coextract.runtime.features import SUBWORD_FEATURES
 
 FORMAT = "coextract-onnx/1"
-ALIASES = {
-    "restaurant": "res14",
-    "laptop": "lap14",
-    "restaurant-minilm": "res14-minilm",
-    "laptop-minilm": "lap14-minilm",
-}
 MODEL_FILES = ("model.onnx", "meta.json")  # what a tagger reads from every model folder
 TOKENIZER = "tokenizer.json"  # and from a MiniLM-tier folder: the encoder's word pieces
 LICENSE = "LICENSE"  # a MiniLM-tier folder's encoder licence, which travels with its weights
@@ -88,29 +85,6 @@ def write_model_files(folder: Path, files: dict[str, bytes]) -> Path:
     return folder
 
 
-def is_bundled(folder: Path) -> bool:
-    return bundled_models().get(folder.name) == folder
-
-
-def bundled_models() -> dict[str, Path]:
-    """Bundled model folders by name (`res14`, ...), shipped as package data."""
-    root = Path(str(resources.files("coextract.models")))
-    return {p.name: p for p in sorted(root.iterdir()) if (p / "meta.json").is_file()}
-
-
-def resolve_model(name_or_path: str | Path) -> Path:
-    """A bundled model name or alias, or a model folder, as a folder path."""
-    bundled = bundled_models()
-    name = ALIASES.get(str(name_or_path), str(name_or_path))
-    if name in bundled:
-        return bundled[name]
-    path = Path(name_or_path)
-    if path.is_dir():
-        return path
-    known = ", ".join([*ALIASES, *bundled])
-    raise CoextractError(f"no model {str(name_or_path)!r}: not a bundled model ({known}) nor a folder")
-
-
 def read_meta(model_dir: Path) -> dict:
     path = model_dir / "meta.json"
     try:
@@ -139,16 +113,32 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# What meta_seal covers: every key of meta.json that changes a prediction or says what the model is.
+SEALED_KEYS = (
+    "format", "tier", "dataset", "data_fingerprint", "labels", "decoding", "encoder", "encoder_license",
+    "model", "train", "vocabulary_sha256", "n_buckets", "subword_features",
+)  # fmt: skip
+SEAL = f"{GRAPH_KEY}.meta_sha256"
+
+
+def meta_seal(meta: dict) -> str:
+    """sha256 over the SEALED_KEYS of a meta.json (the vocabulary through its own digest)."""
+    sealed = {key: meta.get(key) for key in SEALED_KEYS}
+    return hashlib.sha256(json.dumps(sealed, sort_keys=True).encode("utf-8")).hexdigest()
+
+
 def graph_facts(meta: dict) -> dict[str, str]:
     """What the ONNX graph's metadata must say about the inputs it reads, given its meta.json."""
     if tier(meta) == "minilm":
         tokenizer = meta["files_sha256"][TOKENIZER]
-        return {f"{GRAPH_KEY}.tier": "minilm", f"{GRAPH_KEY}.tokenizer_sha256": tokenizer}
-    return {
-        f"{GRAPH_KEY}.vocabulary_size": str(len(meta["vocabulary"])),
-        f"{GRAPH_KEY}.n_buckets": str(meta["n_buckets"]),
-        f"{GRAPH_KEY}.n_subword_features": str(len(meta["subword_features"])),
-    }
+        facts = {f"{GRAPH_KEY}.tier": "minilm", f"{GRAPH_KEY}.tokenizer_sha256": tokenizer}
+    else:
+        facts = {
+            f"{GRAPH_KEY}.vocabulary_size": str(len(meta["vocabulary"])),
+            f"{GRAPH_KEY}.n_buckets": str(meta["n_buckets"]),
+            f"{GRAPH_KEY}.n_subword_features": str(len(meta["subword_features"])),
+        }
+    return {**facts, SEAL: meta_seal(meta)}
 
 
 def open_model(model_dir: Path, quantized: bool = False) -> tuple[dict, ort.InferenceSession]:
@@ -159,20 +149,33 @@ def open_model(model_dir: Path, quantized: bool = False) -> tuple[dict, ort.Infe
         raise CoextractError(
             f"{model_dir}: no int8 model ships here (no {name}); load it without quantized=True"
         )
-    for checked in [path, *([model_dir / TOKENIZER] if tier(meta) == "minilm" else [])]:
+    for checked in [path, *(model_dir / name for name in recorded_files(meta) if name != path.name)]:
         check_recorded(checked, meta_path, meta)
     session = open_session(path, INPUTS[tier(meta)])
-    found = {key: session.get_modelmeta().custom_metadata_map.get(key) for key in graph_facts(meta)}
-    if found != graph_facts(meta):
-        wrong = [
-            f"{key} {found[key]} in the graph, {value} in meta.json"
-            for key, value in graph_facts(meta).items()
-            if found[key] != value
-        ]
-        raise CoextractError(
-            f"{path} was not built for {meta_path}: {'; '.join(wrong)}; export the model again"
-        )
+    check_facts(session.get_modelmeta().custom_metadata_map, path, meta_path, meta)
     return meta, session
+
+
+def recorded_files(meta: dict) -> list[str]:
+    """The files besides the graphs whose sha256 meta.json records: tokenizer.json and LICENSE (a MiniLM
+    tier's tokenizer must be recorded, so a folder without it is refused by `check_recorded`)."""
+    names = [name for name in meta.get("files_sha256", {}) if name in (TOKENIZER, LICENSE)]
+    return sorted({*names, TOKENIZER}) if tier(meta) == "minilm" else names
+
+
+def check_facts(found: dict[str, str], path: Path, meta_path: Path, meta: dict) -> None:
+    """Refuse a graph whose metadata does not say what meta.json says. A graph exported before the
+    seal (`meta_seal`) existed carries none; its other facts are still checked."""
+    expected = graph_facts(meta)
+    if SEAL not in found:
+        del expected[SEAL]
+    wrong = [f"{key} {found.get(key)} in the graph, {value} in meta.json" for key, value in expected.items()
+             if found.get(key) != value]  # fmt: skip
+    if wrong:
+        raise CoextractError(
+            f"{path} was not built for {meta_path}: {'; '.join(wrong)} (an edited meta.json, or the graph "
+            "of another model); export the model again"
+        )
 
 
 def check_recorded(path: Path, meta_path: Path, meta: dict) -> None:
@@ -184,9 +187,10 @@ def check_recorded(path: Path, meta_path: Path, meta: dict) -> None:
             "export the model again with 'coextract export'"
         )
     if not path.is_file():
-        if path.name == TOKENIZER:
+        if path.name in (TOKENIZER, LICENSE):
             raise CoextractError(
-                f"{path}: missing; a MiniLM-tier model folder needs its encoder's {TOKENIZER}"
+                f"{path}: missing; this model folder was exported with its encoder's {path.name}, "
+                "which must travel with its weights"
             )
         return  # a missing graph is onnxruntime's error, with its own words
     if file_sha256(path) != expected:

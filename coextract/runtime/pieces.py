@@ -45,6 +45,9 @@ class PieceFeaturizer:
             raise CoextractError(f"{tokenizer_path}: not a Hugging Face tokenizer.json ({err})") from None
         self.tokenizer.no_padding()  # the shared MiniLM file pads every sentence to 128 otherwise
         self.tokenizer.no_truncation()
+        self.tokenizer.encode_special_tokens = (
+            True  # a review's "[PAD]" or "[SEP]" is text, never a control piece
+        )
         self.cls, self.sep, self.unk = (self.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[UNK]"))
 
     def word_pieces(self, words: Sequence[str]) -> tuple[list[int], list[int]]:
@@ -74,4 +77,6 @@ class PieceFeaturizer:
             piece_ids[b, : len(pieces)] = pieces
             word_starts[b, : len(starts)] = starts
             mask[b, : len(words)] = True
-        return PieceBatch(piece_ids, piece_ids != 0, word_starts, mask)
+        lengths = np.array([len(pieces) for pieces, _ in encoded], np.int64)
+        piece_mask = np.arange(n_pieces)[None, :] < lengths[:, None]  # never from the ids: see __init__
+        return PieceBatch(piece_ids, piece_mask, word_starts, mask)

@@ -13,6 +13,7 @@ precision for recall.
 """
 
 import os
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -21,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from coextract.errors import CoextractError
 from coextract.runtime.decoding import B, I, tags_to_spans
 from coextract.runtime.documents import Document, ModelToken, tokens_document, windows
 from coextract.runtime.features import Batch, Featurizer
-from coextract.runtime.model_folder import TOKENIZER, open_model, resolve_model, tier
+from coextract.runtime.model_folder import TOKENIZER, open_model, tier, write_model_files
+from coextract.runtime.model_names import resolve_model
 from coextract.runtime.pieces import PieceFeaturizer
 from coextract.runtime.predict import SentencePrediction, predict_sentences
 from coextract.runtime.sizes import PART_ROWS, PIPE_BATCH, PIPE_CHUNK
@@ -200,8 +201,11 @@ def check_tokens(tokens: object) -> Sequence[str]:
         raise TypeError("a review is text, not bytes: decode it first (review.decode('utf-8'))")
     if not isinstance(tokens, list | tuple):
         raise TypeError(f"a review is raw text (str) or a list of token strings, not {type(tokens).__name__}")
-    if not all(isinstance(t, str) and t and not t.isspace() for t in tokens):
-        raise CoextractError("a pre-tokenized input must be a list of non-empty token strings")
+    if not all(isinstance(t, str) for t in tokens):
+        wrong = next(type(t).__name__ for t in tokens if not isinstance(t, str))
+        raise TypeError(f"a pre-tokenized review is a list of token strings; it holds a {wrong}")
+    if not all(t and not t.isspace() for t in tokens):
+        raise ValueError("a pre-tokenized review's tokens must be non-empty and not blank")
     return tokens
 
 
@@ -212,6 +216,16 @@ def positive(name: str, value: object) -> int:
     if value < 1:
         raise ValueError(f"{name} must be 1 or more, got {value}")
     return value
+
+
+def load_files(files: dict[str, bytes], threads: int | None = None) -> Tagger:
+    """A `Tagger` for a model folder's files held in memory (`model_folder.read_model_files`).
+
+    They are written to a temporary folder only while the tagger loads (onnxruntime and the
+    tokenizer read files, then hold everything they need), so nothing is left behind.
+    """
+    with tempfile.TemporaryDirectory(prefix="coextract-model-") as folder:
+        return Tagger(write_model_files(Path(folder), files), threads)
 
 
 def load(

@@ -186,5 +186,7 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
         if info["dtype"] not in SAFETENSORS_TYPES:
             raise CoextractError(f"{path}: {name} is {info['dtype']}, not one of {sorted(SAFETENSORS_TYPES)}")
         start, end = info["data_offsets"]
+        if end > len(body):
+            raise CoextractError(f"{path}: truncated ({name} ends past the end of the file); copy it again")
         arrays[name] = np.frombuffer(body[start:end], SAFETENSORS_TYPES[info["dtype"]]).reshape(info["shape"])
     return arrays

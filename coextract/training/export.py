@@ -77,9 +77,12 @@ def export_run(
         meta = describe(run_config, read_metrics(run_dir), featurizer)
         if tier(run_config) == "minilm":
             shutil.copy(run_dir / TOKENIZER, staging / TOKENIZER)
+            meta["files_sha256"][TOKENIZER] = file_sha256(staging / TOKENIZER)
+            meta["encoder_license"] = None  # the card then says that no licence came with the encoder
             if (run_dir / LICENSE).is_file():
                 shutil.copy(run_dir / LICENSE, staging / LICENSE)
-            meta["files_sha256"][TOKENIZER] = file_sha256(staging / TOKENIZER)
+                meta["files_sha256"][LICENSE] = file_sha256(staging / LICENSE)
+                meta["encoder_license"] = license_name((staging / LICENSE).read_text(errors="replace"))
         seal(staging / "model.onnx", meta)
         onnx_tagger = Tagger(staging)
         meta["verification"] = verify(model, featurizer, onnx_tagger, splits["dev"], run_dir, half_weights)
@@ -98,10 +101,22 @@ def export_run(
     return meta
 
 
+def license_name(text: str) -> str:
+    """The licence an encoder's LICENSE file grants, as its SPDX name where it is one we recognise."""
+    if "Apache License" in text and "Version 2.0" in text:
+        return "Apache-2.0"
+    if "MIT License" in text or "Permission is hereby granted, free of charge" in text:
+        return "MIT"
+    return "the terms in `LICENSE`"
+
+
 def describe(run_config: dict, metrics: dict, featurizer) -> dict:
     """The meta.json of an exported run, before verification adds its figures."""
+    train = dict(run_config["train"])
     if tier(run_config) == "minilm":
-        reads = {"tier": "minilm", "encoder": Path(run_config["encoder"]).name, "files_sha256": {}}
+        encoder = Path(run_config["encoder"]).name  # by name: the path is the training machine's
+        reads = {"tier": "minilm", "encoder": encoder, "files_sha256": {}}
+        train["encoder"] = encoder
     else:
         reads = {
             "vocabulary_sha256": vocabulary_hash(run_config["vocabulary"]),
@@ -117,7 +132,7 @@ def describe(run_config: dict, metrics: dict, featurizer) -> dict:
         "decoding": DECODING,
         **reads,
         "model": run_config["model"],
-        "train": run_config["train"],
+        "train": train,
         "opset": OPSET,
         "weights": "float16 values (rounded at export), computed in float32",
         "kept_epochs": metrics.get("kept_epochs", [metrics["best_epoch"]]),  # older runs: best only

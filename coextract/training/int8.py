@@ -1,10 +1,13 @@
 """The int8 attempt at export: quantize, measure on dev, keep it only if it pays.
 
-Dynamic int8 quantization (`weights.write_int8`) makes the matrix products
-cheaper and the file smaller, at some cost in F1. The quantized model ships only
-if its dev F1 stays within MAX_INT8_F1_LOSS of the float model's and it runs at
-least MIN_INT8_SPEEDUP times as fast; dev decides, as for every other choice.
-Test is scored too, for the record.
+int8 matrix products (`weights.write_int8`, `quantize_graph`) make the file
+smaller and, on CPUs with fast integer kernels, the model faster, at some cost
+in F1. Beside the float graph (`coextract export --quantize`) the int8 graph
+ships only if its dev F1 stays within MAX_INT8_F1_LOSS of the float graph's and
+it runs at least MIN_INT8_SPEEDUP times as fast on the exporting machine; in a
+bundle, where it replaces the float graph to keep the wheel small, the F1 rule
+alone decides (`ship_int8_alone`). Dev decides, as for every other choice; test
+is scored too, for the record.
 """
 
 import json
@@ -20,6 +23,7 @@ from coextract.training.model_card import MAX_INT8_F1_LOSS, MIN_INT8_SPEEDUP, mo
 from coextract.training.weights import write_int8
 
 INT8 = "model.int8.onnx"
+SCHEME = "7-bit weights, one scale per output channel; 8-bit activations, one scale per token"
 
 
 def seconds_to_tag(tagger: Tagger, sentences, repeats: int = 5) -> float:
@@ -37,9 +41,9 @@ def int8_pays(f1_loss: float, speedup: float) -> bool:
     return f1_loss <= MAX_INT8_F1_LOSS and speedup >= MIN_INT8_SPEEDUP
 
 
-def quantize(model_dir: Path, meta: dict, fp32: Tagger, splits: dict) -> dict:
-    """Write model.int8.onnx and measure it against `fp32` (whose scores are in meta["onnx_scores"]);
-    delete it again unless it pays on dev (`int8_pays`). Returns the figures for meta["int8"]."""
+def measure_int8(model_dir: Path, meta: dict, fp32: Tagger, splits: dict) -> dict:
+    """Write model.int8.onnx beside `fp32`'s graph (whose dev scores are meta["onnx_scores"]["dev"]) and
+    measure it: dev and test scores, its largest dev F1 loss, its speed against fp32 on dev, its size."""
     int8_path = add_int8(model_dir, meta)
     int8 = Tagger(model_dir, quantized=True)
     scores = {
@@ -47,25 +51,35 @@ def quantize(model_dir: Path, meta: dict, fp32: Tagger, splits: dict) -> dict:
         for split in ("dev", "test")
     }
     fp32_dev = meta["onnx_scores"]["dev"]
-    f1_loss = max(fp32_dev[side]["f1"] - scores["dev"][side].f1 for side in ("aspect", "opinion"))
     dev_sentences = [e.tokens for e in splits["dev"]]
-    speedup = seconds_to_tag(fp32, dev_sentences) / seconds_to_tag(int8, dev_sentences)
-    shipped = int8_pays(f1_loss, speedup)
-    size = int8_path.stat().st_size
-    if not shipped:
-        int8_path.unlink()
-        del meta["files_sha256"][int8_path.name]
     return {
-        "shipped": shipped,
         "measured_on": "dev",
+        "scheme": SCHEME,
         **{
             split: {side: s.to_dict() for side, s in split_scores.items()}
             for split, split_scores in scores.items()
         },
-        "largest_f1_loss": f1_loss,
-        "speedup_vs_fp32": speedup,
-        "size_bytes": size,
+        "largest_f1_loss": max(
+            fp32_dev[side]["f1"] - scores["dev"][side].f1 for side in ("aspect", "opinion")
+        ),
+        "speedup_vs_fp32": seconds_to_tag(fp32, dev_sentences) / seconds_to_tag(int8, dev_sentences),
+        "size_bytes": int8_path.stat().st_size,
     }
+
+
+def quantize(model_dir: Path, meta: dict, fp32: Tagger, splits: dict) -> dict:
+    """`measure_int8`, then delete model.int8.onnx again unless it pays on dev (`int8_pays`): beside the
+    float graph it is worth its bytes only where it is faster. Returns the figures for meta["int8"]."""
+    figures = measure_int8(model_dir, meta, fp32, splits)
+    figures["shipped"] = int8_pays(figures["largest_f1_loss"], figures["speedup_vs_fp32"])
+    if not figures["shipped"]:
+        drop_int8(model_dir, meta)
+    return figures
+
+
+def drop_int8(model_dir: Path, meta: dict) -> None:
+    (model_dir / INT8).unlink()
+    del meta["files_sha256"][INT8]
 
 
 def add_int8(model_dir: Path, meta: dict) -> Path:
@@ -76,22 +90,27 @@ def add_int8(model_dir: Path, meta: dict) -> Path:
     return int8_path
 
 
-def ship_int8_alone(model_dir: Path, run_dir: Path, meta: dict) -> dict:
-    """Where int8 paid, make it the folder's one graph (model.onnx), and meta.json and the card say so.
+def ship_int8_alone(model_dir: Path, run_dir: Path, meta: dict, splits: dict) -> dict:
+    """For a bundle, which must stay small: make the int8 graph the folder's one graph (model.onnx)
+    where it stays within MAX_INT8_F1_LOSS of the float graph's dev F1, whatever its speed (it halves
+    the folder; its speed is measured and stated). Elsewhere the float16-stored graph stays alone.
 
-    For bundles, which must stay small: the float16-stored graph goes, and the
-    scores in meta.json become the int8 graph's (the float graph's stay beside,
-    with the verification that compared it with torch). Where int8 did not pay,
-    the folder stays as exported. `meta`: what `export_run` wrote and returned; returns it, changed.
+    `meta`: what `export_run` wrote (without --quantize) and returned. The scores in meta.json become
+    the int8 graph's; the float graph's stay beside, with the verification that compared it with
+    torch. Writes meta.json and the card; returns the meta, changed.
     """
-    if not meta.get("int8", {}).get("shipped"):
-        return meta
-    (model_dir / INT8).replace(model_dir / "model.onnx")
-    meta["float_onnx_scores"] = meta["onnx_scores"]
-    meta["onnx_scores"] = {split: meta["int8"][split] for split in ("dev", "test")}
-    meta["int8"]["shipped_as"] = "model.onnx"
-    meta["weights"] = "int8 matrix products (one scale per output channel), the rest float16 values"
-    meta["files_sha256"]["model.onnx"] = meta["files_sha256"].pop(INT8)
+    figures = measure_int8(model_dir, meta, Tagger(model_dir), splits)
+    figures["shipped"] = figures["largest_f1_loss"] <= MAX_INT8_F1_LOSS
+    meta["int8"] = figures
+    if figures["shipped"]:
+        (model_dir / INT8).replace(model_dir / "model.onnx")
+        meta["float_onnx_scores"] = meta["onnx_scores"]
+        meta["onnx_scores"] = {split: figures[split] for split in ("dev", "test")}
+        figures["shipped_as"] = "model.onnx"
+        meta["weights"] = f"int8 matrix products ({SCHEME}), the rest float16 values"
+        meta["files_sha256"]["model.onnx"] = meta["files_sha256"].pop(INT8)
+    else:
+        drop_int8(model_dir, meta)
     (model_dir / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     (model_dir / "MODEL_CARD.md").write_text(model_card(meta, run_dir, model_dir))
     return meta

@@ -130,9 +130,9 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
     check_device(config.device)
     output = Path(output)
     splits = read_dataset(data_dir, config.dataset)
-    if config.raw_files:
-        splits.update(raw_splits(config, output, log))
     model, featurizer, described = minilm_tier(config) if config.encoder else fast_tier(config, data_dir)
+    if config.raw_files:  # after the model is built: a broken encoder folder leaves nothing written
+        splits.update(raw_splits(config, output, log))
     model.to(config.device)
     fitted = fit(model, featurizer, splits, config, log)
     kept_epochs = keep_best_or_average(model, fitted.top, featurizer, splits["dev"], log)

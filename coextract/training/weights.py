@@ -3,17 +3,16 @@
 `round_to_half` rounds the model's weights to float16 values before export, so
 that `store_half` can store them in half the bytes without changing them again
 and the verification against torch checks exactly the weights that ship.
-`write_int8` quantizes an exported model with onnxruntime's dynamic quantization.
+`write_int8` quantizes an exported model's matrix products to int8 (`quantize_graph`).
 """
 
-import logging
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from coextract.training.model import CMLA
+from coextract.training.quantize_graph import quantize_per_token
 
 HALF_MIN_ELEMENTS = 1024  # smaller weights are not worth a Cast node
 
@@ -58,25 +57,17 @@ def store_half(path: Path) -> int:
     return len(casts)
 
 
-def matrix_products(model) -> list[str]:
-    """The MatMul nodes of an ONNX model whose weight is a 2-D initializer: the ones int8 quantizes
-    per output channel (onnxruntime cannot per channel the coupled attention's 3-D tensors)."""
-    shapes = {w.name: len(w.dims) for w in model.graph.initializer}
-    return [n.name for n in model.graph.node if n.op_type == "MatMul" and shapes.get(n.input[1]) == 2]
-
-
 def write_int8(model_path: Path, int8_path: Path) -> None:
-    """Quantize a model's matrix products to int8 weights, one scale per output channel (onnxruntime
-    dynamic quantization). Per channel kept the MiniLM tier's dev F1 within 0.1 where one scale per
-    matrix lost 2.2 aspect points (res14, benchmarks/README.md).
+    """Quantize a model's matrix products to int8: weights of 7 bits, one scale per output channel;
+    activations with one scale per token, from the token's own values, so that a review's answer
+    does not depend on its batch or the CPU (`quantize_graph`). Per channel kept the MiniLM tier's
+    dev F1 within 0.1 where one scale per matrix lost 2.2 aspect points (res14, benchmarks/README.md).
 
-    The quantizer needs the weights as plain float32 initializers, so the
-    float16 storage of `store_half` is undone first, in a temporary copy, and
-    redone on the weights it leaves in float32 (GRUs, convolutions).
+    The float16 storage of `store_half` is undone first, so the products' weights are plain float32
+    initializers, and redone on the weights left in float32 (GRUs, convolutions, embeddings).
     """
     import onnx
     from onnx import TensorProto, numpy_helper
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     model = onnx.load(str(model_path))
     halves = {w.name: w for w in model.graph.initializer if w.data_type == TensorProto.FLOAT16}
@@ -86,15 +77,6 @@ def write_int8(model_path: Path, int8_path: Path) -> None:
             numpy_helper.from_array(numpy_helper.to_array(weight).astype(np.float32), cast.output[0])
         )
         model.graph.node.remove(cast)
-    logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic's advice on pre-processing
-    with tempfile.TemporaryDirectory() as workdir:
-        float32_path = Path(workdir) / "model.onnx"
-        onnx.save(model, str(float32_path))
-        quantize_dynamic(
-            str(float32_path),
-            str(int8_path),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            nodes_to_quantize=matrix_products(model),
-        )
+    quantize_per_token(model)
+    onnx.save(model, str(int8_path))
     store_half(int8_path)
