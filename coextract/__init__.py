@@ -9,7 +9,8 @@ files, locally or on Dask) and `evaluation` (benchmarks and metrics) <-
 `training` (torch: the model, training, export). `cli` drives them all.
 """
 
-from coextract.runtime.tagger import Extraction, Span, Tagger, load
+from coextract.runtime.spans import Extraction, Span
+from coextract.runtime.tagger import Tagger, load
 from coextract.version import __version__
 
 __all__ = ["Extraction", "Span", "Tagger", "load", "__version__"]

@@ -221,14 +221,15 @@ def test_every_record_good_or_bad_carries_its_id(tmp_path):
         '{"rid": "a", "text": "good"}\n{not json\n{"rid": "c", "text": 7}\n{"text": "no id"}\n[1]\n'
     )
     records = list(read_records(str(path), id_field="rid"))
-    assert [r.id for r in records] == ["a", 2, "c", 4, 5]  # the id field, else the line number
+    assert [r.id for r in records] == ["a", None, "c", None, None]  # the id field, else null: never a line
+    assert [r.id for r in read_records(str(path))] == [1, 2, 3, 4, 5]  # no id field: the line numbers
     assert [r.error is None for r in records] == [True, False, False, True, False]
     csv_path = tmp_path / "r.csv"
     csv_path.write_bytes(b"rid,text\nx,good\ny,too,many\nz,\xff\xfe\n")
     assert [(r.id, r.error is None) for r in read_records(str(csv_path), id_field="rid")] == [
         ("x", True),
-        (3, False),
-        (4, False),
+        (None, False),  # a line number here could be another row's real id
+        (None, False),
     ]
 
 

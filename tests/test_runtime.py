@@ -16,7 +16,8 @@ from coextract.errors import CoextractError
 from coextract.evaluation.benchmark import read_dataset
 from coextract.runtime.model_names import resolve_model
 from coextract.runtime.predict import length_sorted_batches
-from coextract.runtime.tagger import Extraction, load, term_spans
+from coextract.runtime.spans import Extraction, term_spans
+from coextract.runtime.tagger import load
 from tests.conftest import UNICODE_CASES
 
 

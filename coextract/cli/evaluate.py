@@ -46,6 +46,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from coextract.evaluation.evaluate import evaluate_raw, evaluate_tokenized
     from coextract.runtime.tagger import load
 
+    if args.batch_size < 1:
+        raise CoextractError(f"--batch-size must be 1 or more, got {args.batch_size}")
     files = raw_files(args)
     if files:
         if is_run_folder(args.model):

@@ -132,6 +132,19 @@ def all_records(paths: Sequence[str], options: TagOptions) -> Iterator[Record]:
     return chain.from_iterable(readers)
 
 
+class UnfinishableRun(CoextractError):
+    """An input that cannot be read past a point (a .gz cut short, broken XML, --strict's bad record)."""
+
+
+def unfinishable_on_error(records: Iterable[Record]) -> Iterator[Record]:
+    """`records`, with an input's error mid-run raised as `UnfinishableRun`: the same run, resumed,
+    would stop at the same place, so its partial output is of no use (`tag_files` removes it)."""
+    try:
+        yield from records
+    except CoextractError as err:
+        raise UnfinishableRun(str(err)) from None
+
+
 def fail_on_error(record: Record) -> Record:
     if record.error is not None:
         raise CoextractError(f"{record.error} (--strict stops at the first bad record)")
@@ -154,6 +167,7 @@ def tag_files(paths: Sequence[str], output: str, options: TagOptions, progress=N
     records = islice(all_records(paths, options), sink.done, None)
     if options.strict:
         records = map(fail_on_error, records)
+    records = unfinishable_on_error(records)
     summary, started = Summary(records=sink.done, errors=sink.errors, resumed=sink.done), time.perf_counter()
     if progress is not None:
         progress.update(sink.done)
@@ -165,6 +179,11 @@ def tag_files(paths: Sequence[str], output: str, options: TagOptions, progress=N
             tag = on_workers(options.model, workers, fields)
         tag_records(records, tag, sink, summary, progress)
         sink.finish(output_format)
+    except UnfinishableRun as err:
+        sink.discard()
+        raise CoextractError(
+            f"{err}; the partial output was removed: --resume would stop here again"
+        ) from None
     except BaseException:
         sink.discard_if_empty()
         raise

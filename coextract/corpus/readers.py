@@ -130,7 +130,7 @@ def read_jsonl(path: str, text_field: str, id_field: str | None) -> Iterator[Rec
     for line_no, raw in binary_lines(path):
         line, error = decoded(path, line_no, raw)
         if error:
-            yield Record(path, line_no, line_no, None, error)
+            yield Record(path, line_no, line_id(line_no, id_field), None, error)
             continue
         if not line.strip():
             continue
@@ -138,27 +138,34 @@ def read_jsonl(path: str, text_field: str, id_field: str | None) -> Iterator[Rec
             obj = json.loads(line)
         except json.JSONDecodeError as err:
             error = f"{path}:{line_no}: invalid JSON ({err.msg} at column {err.colno})"
-            yield Record(path, line_no, line_no, None, error)
+            yield Record(path, line_no, line_id(line_no, id_field), None, error)
             continue
         fields.add(obj)
         yield record_from_fields(path, line_no, obj, text_field, id_field)
     fields.finish()
 
 
+def line_id(line_no: int, id_field: str | None) -> int | None:
+    """The id of a record whose id field cannot be read (or that has none): its line number where ids
+    are line numbers (no --id-field), else null, so that it can never equal a real id."""
+    return None if id_field else line_no
+
+
 def record_from_fields(path: str, line_no: int, obj: Any, text_field: str, id_field: str | None) -> Record:
     """A Record from a JSON object or CSV row, with an error if the text field is missing or not text.
 
-    Its id is the id field's value, else (no id field named, or none in this object) the line number.
+    Its id is the id field's value (null where this object has none), or the line number where no id
+    field is named (`line_id`).
     """
     if not isinstance(obj, dict):
         return Record(
             path,
             line_no,
-            line_no,
+            line_id(line_no, id_field),
             None,
             f"{path}:{line_no}: a JSON object is needed, got {type(obj).__name__}",
         )
-    record_id = obj[id_field] if id_field and obj.get(id_field) is not None else line_no
+    record_id = obj.get(id_field) if id_field else line_no
     if text_field not in obj:
         return Record(path, line_no, record_id, None, f"{path}:{line_no}: no field {text_field!r}")
     text = obj[text_field]
@@ -190,7 +197,7 @@ def read_csv(path: str, text_field: str, id_field: str | None) -> Iterator[Recor
                     "the header row has no column")  # fmt: skip
         for line_no, row, problem in rows:
             if problem:
-                yield Record(path, line_no, line_no, None, f"{path}:{line_no}: {problem}")
+                yield Record(path, line_no, line_id(line_no, id_field), None, f"{path}:{line_no}: {problem}")
             else:
                 yield csv_record(path, line_no, header, row, text_field, id_field)
 
@@ -200,9 +207,11 @@ def csv_record(
 ):
     if len(row) != len(header):
         error = f"{path}:{line_no}: {len(row)} fields, but the header has {len(header)}"
-        return Record(path, line_no, line_no, None, error)
+        return Record(path, line_no, line_id(line_no, id_field), None, error)
     if any(has_surrogates(field) for field in row):
-        return Record(path, line_no, line_no, None, f"{path}:{line_no}: bytes that are not UTF-8")
+        return Record(
+            path, line_no, line_id(line_no, id_field), None, f"{path}:{line_no}: bytes that are not UTF-8"
+        )
     return record_from_fields(path, line_no, dict(zip(header, row, strict=True)), text_field, id_field)
 
 
@@ -252,10 +261,12 @@ def xml_sentences(path: str) -> Iterator[ET.Element]:
 
 
 def read_semeval_xml(path: str) -> Iterator[Record]:
-    for number, element in enumerate(
-        xml_sentences(path), start=1
-    ):  # a record's "line" is its sentence number
-        yield Record(path, number, element.get("id", number), element.findtext("text") or "")
+    """A record per `<sentence>`; its "line" is its sentence number. A sentence without a `<text>`
+    is an error record, not an empty review."""
+    for number, element in enumerate(xml_sentences(path), start=1):
+        record_id, text = element.get("id", number), element.findtext("text")
+        error = None if text is not None else f"{path}: sentence {number} (id {record_id}) has no <text>"
+        yield Record(path, number, record_id, text, error)
 
 
 def count_records(paths: list[str], given_format: str | None = None) -> int | None:

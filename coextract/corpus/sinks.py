@@ -98,9 +98,13 @@ class ResumableOutput:
     def discard_if_empty(self) -> None:
         """Remove the partial output of a run that stopped before writing a record (nothing to resume)."""
         if self.done == 0:
-            self.file.close()
-            self.partial.unlink(missing_ok=True)
-            self.state_path.unlink(missing_ok=True)
+            self.discard()
+
+    def discard(self) -> None:
+        """Remove the partial output and its state: for a run that no resume could finish."""
+        self.file.close()
+        self.partial.unlink(missing_ok=True)
+        self.state_path.unlink(missing_ok=True)
 
 
 class StdoutOutput:
@@ -119,6 +123,9 @@ class StdoutOutput:
         pass
 
     def discard_if_empty(self) -> None:
+        pass
+
+    def discard(self) -> None:
         pass
 
 

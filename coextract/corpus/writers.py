@@ -17,7 +17,7 @@ from pathlib import Path
 from coextract.corpus.readers import Record
 from coextract.errors import CoextractError
 from coextract.runtime.sizes import PARQUET_WRITE_ROWS
-from coextract.runtime.tagger import Extraction
+from coextract.runtime.spans import Extraction
 
 SPAN_FIELDS = (("text", "string"), ("start", "int64"), ("end", "int64"), ("score", "float64"))
 

@@ -33,7 +33,8 @@ from coextract.errors import CoextractError
 from coextract.runtime.model_folder import read_model_files, write_model_files
 from coextract.runtime.model_names import is_bundled_name
 from coextract.runtime.sizes import PIPE_BATCH
-from coextract.runtime.tagger import Extraction, Span, Tagger, load, load_files
+from coextract.runtime.spans import Extraction, Span
+from coextract.runtime.tagger import Tagger, load, load_files
 
 MODEL_FOLDER = "model"  # inside the component's folder of a saved pipeline
 

@@ -146,6 +146,10 @@ def open_model(model_dir: Path, quantized: bool = False) -> tuple[dict, ort.Infe
     meta, name = read_meta(model_dir), "model.int8.onnx" if quantized else "model.onnx"
     path, meta_path = model_dir / name, model_dir / "meta.json"
     if quantized and not path.exists():
+        if meta.get("int8", {}).get("shipped_as") == "model.onnx":
+            raise CoextractError(
+                f"{model_dir}: its one graph, model.onnx, is the int8 one already; load it without quantized=True"
+            )
         raise CoextractError(
             f"{model_dir}: no int8 model ships here (no {name}); load it without quantized=True"
         )

@@ -23,6 +23,10 @@ PIPE_CHUNK = 8  # `Tagger.pipe` preprocesses and tags PIPE_CHUNK * batch_size in
 # which keeps each recurrent step's data in cache (benchmarks/README.md, inference speed).
 PART_ROWS = 32
 
+# MiniLM tier: most rows x pieces x pieces per onnxruntime call (32 rows of 128 pieces). The encoder's
+# attention grows with the square of the pieces: 32 rows of 502 pieces took 3.2 GB at batch 256.
+PIECE_CELLS = 32 * 128 * 128
+
 # A batch holds at most `batch_size * TOKENS_PER_ROW` padded tokens. Without the cap, the rare
 # batch of long sentences sets the size of onnxruntime's memory arena, which then grows with
 # the corpus as longer batches turn up (benchmarks/README.md, batch tagging).

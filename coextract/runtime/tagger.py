@@ -6,62 +6,26 @@ together, and returns a `Tagger`. A tagger turns raw texts or token lists into
 sentences through the model in batches (`predict`), and the decoded BIO tags
 become character `Span`s over the original text.
 
-Span scores: a term's score is the mean, over its tokens, of the probability the
-model gave the tag the term was decoded from (B on its first token, I on the
-others), rounded to 4 decimals. It is in [0, 1] and can be used to trade
-precision for recall.
+Tags become `Span`s in `spans`.
 """
 
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
-from coextract.runtime.decoding import B, I, tags_to_spans
-from coextract.runtime.documents import Document, ModelToken, tokens_document, windows
+from coextract.runtime.documents import Document, tokens_document, windows
 from coextract.runtime.features import Batch, Featurizer
 from coextract.runtime.model_folder import TOKENIZER, open_model, tier, write_model_files
 from coextract.runtime.model_names import resolve_model
 from coextract.runtime.pieces import PieceFeaturizer
 from coextract.runtime.predict import SentencePrediction, predict_sentences
-from coextract.runtime.sizes import PART_ROWS, PIPE_BATCH, PIPE_CHUNK
-
-
-@dataclass(frozen=True)
-class Span:
-    """A term: `text == source[start:end]`, with a confidence score in [0, 1]."""
-
-    text: str
-    start: int
-    end: int
-    score: float
-
-
-@dataclass(frozen=True)
-class Extraction:
-    """The aspect and opinion terms of one input, with the tokens the model read."""
-
-    text: str
-    tokens: tuple[str, ...]
-    aspects: tuple[Span, ...]
-    opinions: tuple[Span, ...]
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def term_spans(probs: np.ndarray, tags: Sequence[int]) -> list[tuple[int, int, float]]:
-    """(start, end, score) token spans of the terms in `tags`; scoring as the module says."""
-    spans = []
-    for start, end in tags_to_spans(tags):
-        total = probs[start, B] + probs[start + 1 : end, I].sum()
-        spans.append((start, end, round(float(total) / (end - start), 4)))
-    return spans
+from coextract.runtime.sizes import PART_ROWS, PIECE_CELLS, PIPE_BATCH, PIPE_CHUNK
+from coextract.runtime.spans import Extraction, char_spans
 
 
 def featurizer_for(model_dir: Path, meta: dict) -> Featurizer | PieceFeaturizer:
@@ -98,10 +62,14 @@ class Tagger:
         PART_ROWS each, and the parts run at once (onnxruntime releases the GIL).
         The model's small recurrent steps gain little from onnxruntime's own
         intra-op threads, while splitting the rows scales with the cores, and
-        small parts keep each step's data in cache (benchmarks/README.md).
+        small parts keep each step's data in cache (benchmarks/README.md). For
+        the MiniLM tier a part also holds at most PIECE_CELLS cells of attention,
+        so a batch of long reviews in many pieces cannot take gigabytes.
         """
         feeds, rows = batch.feeds(), batch.mask.shape[0]
         step = max(1, min(PART_ROWS, -(-rows // self.threads)))  # rows per part
+        if "piece_ids" in feeds:  # the encoder's attention holds rows x pieces x pieces per head
+            step = max(1, min(step, PIECE_CELLS // feeds["piece_ids"].shape[1] ** 2))
         parts = [{name: array[i : i + step] for name, array in feeds.items()} for i in range(0, rows, step)]
         if len(parts) == 1:
             return self.run(parts[0])
@@ -171,15 +139,6 @@ class Tagger:
             opinions[d] += char_spans(text, piece, prediction.opinion_probs, prediction.opinion_tags)
         for doc, doc_aspects, doc_opinions in zip(documents, aspects, opinions, strict=True):
             yield Extraction(doc.text, doc.tokens, tuple(doc_aspects), tuple(doc_opinions))
-
-
-def char_spans(text: str, tokens: Sequence[ModelToken], probs: np.ndarray, tags: Sequence[int]) -> list[Span]:
-    """Token-level terms as `Span`s over the original text."""
-    spans = []
-    for start, end, score in term_spans(probs, tags):
-        first, last = tokens[start], tokens[end - 1]
-        spans.append(Span(text[first.start : last.end], first.start, last.end, score))
-    return spans
 
 
 def as_documents(inputs: Sequence[str | Sequence[str]]) -> list[Document]:

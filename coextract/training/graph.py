@@ -9,7 +9,11 @@ opinion_attention (B, L, T).
 """
 
 import json
+import os
+import sys
+import tempfile
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -50,7 +54,7 @@ def export_onnx(model: CMLA | MiniLMCMLA, path: Path) -> None:
     axes = {name: {0: "batch", 1: "pieces" if name.startswith("piece") else "tokens"} for name in inputs}
     axes.update({name: {0: "batch", 1: "tokens"} for name in OUTPUTS[:2]})
     axes.update({name: {0: "batch", 2: "tokens"} for name in OUTPUTS[2:]})
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), without_shape_inference_notes():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
         torch.onnx.export(
             Deployed(model.eval()),
@@ -62,6 +66,26 @@ def export_onnx(model: CMLA | MiniLMCMLA, path: Path) -> None:
             opset_version=OPSET,
             dynamo=False,
         )
+
+
+@contextmanager
+def without_shape_inference_notes():
+    """Hold back the C++ exporter's notes that it cannot infer PackPadded/PadPacked shapes (15 lines per
+    export, written to the process's stderr): export verifies the graph on all of dev instead
+    (`export.verify`). Every other line written to stderr meanwhile is passed on."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            kept = [line for line in caught.read().decode(errors="replace").splitlines(keepends=True)
+                    if "The shape inference of prim::Pack" not in line and "The shape inference of prim::PadPacked" not in line]  # fmt: skip
+            sys.stderr.write("".join(kept))
 
 
 def seal(path: Path, meta: dict) -> None:
