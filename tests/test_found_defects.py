@@ -91,9 +91,19 @@ def swap_two_words(meta: dict) -> None:
     meta["vocabulary_sha256"] = vocabulary_hash(words)
 
 
+def unseal_graph(folder: Path) -> None:
+    """The graph without its seal, as an export from before the seal would be."""
+    graph = onnx.load(str(folder / "model.onnx"))
+    kept = [p for p in graph.metadata_props if p.key != "coextract.meta_sha256"]
+    del graph.metadata_props[:]
+    graph.metadata_props.extend(kept)
+    onnx.save(graph, str(folder / "model.onnx"))
+
+
 @pytest.mark.parametrize(
     "model, damage, message",
     [
+        ("restaurant", lambda d, m: unseal_graph(d), "meta_sha256 None in the graph"),
         ("restaurant-minilm", lambda d, m: (d / "LICENSE").unlink(), "LICENSE: missing"),
         ("restaurant-minilm", lambda d, m: m.update(labels=["O", "I", "B"]), "meta_sha256"),
         ("restaurant-minilm", lambda d, m: m["model"].update(word_pooling="first"), "meta_sha256"),

@@ -78,17 +78,3 @@ def test_coextract_tag_takes_it_in_a_pipe():
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["aspects"][0]["text"] for r in records] == ["sushi", "staff"]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", BUNDLES)
-def test_coextract_evaluate_reproduces_the_scores_it_ships_with(name, data_dir):
-    meta = json.loads((resolve_model(name) / "meta.json").read_text())
-    result = run_coextract(
-        "evaluate", "--model", name, "--dataset", BUNDLES[name], "--json", "--data-dir", str(data_dir)
-    )
-    assert result.returncode == 0, result.stderr
-    scores = json.loads(result.stdout)
-    assert {side: scores[side]["f1"] for side in ("aspect", "opinion")} == {
-        side: meta["onnx_scores"]["test"][side]["f1"] for side in ("aspect", "opinion")
-    }

@@ -168,10 +168,11 @@ def recorded_files(meta: dict) -> list[str]:
 
 
 def check_facts(found: dict[str, str], path: Path, meta_path: Path, meta: dict) -> None:
-    """Refuse a graph whose metadata does not say what meta.json says. A graph exported before the
-    seal (`meta_seal`) existed carries none; its other facts are still checked."""
+    """Refuse a graph whose metadata does not say what meta.json says. A folder exported before the
+    seal (`meta_seal`) existed has it in neither file; its other facts are still checked. A sealed
+    meta.json (it records its seal as "meta_sha256") takes only a graph sealed to it."""
     expected = graph_facts(meta)
-    if SEAL not in found:
+    if SEAL not in found and "meta_sha256" not in meta:
         del expected[SEAL]
     wrong = [f"{key} {found.get(key)} in the graph, {value} in meta.json" for key, value in expected.items()
              if found.get(key) != value]  # fmt: skip

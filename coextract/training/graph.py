@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from coextract.runtime.model_folder import INPUTS, OUTPUTS, file_sha256, graph_facts
+from coextract.runtime.model_folder import INPUTS, OUTPUTS, SEAL, file_sha256, graph_facts
 from coextract.training.minilm import MiniLMCMLA
 from coextract.training.model import CMLA
 
@@ -94,7 +94,9 @@ def seal(path: Path, meta: dict) -> None:
     import onnx
 
     graph = onnx.load(str(path))
-    onnx.helper.set_model_props(graph, graph_facts(meta))
+    facts = graph_facts(meta)
+    onnx.helper.set_model_props(graph, facts)
+    meta["meta_sha256"] = facts[SEAL]  # a sealed meta.json takes no unsealed graph (`check_facts`)
     onnx.save(graph, str(path))
     meta.setdefault("files_sha256", {})[path.name] = file_sha256(path)
     (path.parent / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
