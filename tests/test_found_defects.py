@@ -156,6 +156,16 @@ def test_evaluate_refuses_an_opinion_file_of_other_reviews(data_dir):
     assert result.stderr.count("\n") == 1
 
 
+@pytest.mark.slow  # starts torch in a subprocess
+def test_train_refuses_an_opinion_file_of_other_reviews(data_dir, tmp_path):
+    raw = data_dir.parent / "semeval-raw"
+    xml, wrong = raw / "semeval14" / "Restaurants_Test_Gold.xml", raw / "wang-opinions" / "test_laptop.txt"
+    args = ["train", "--dataset", "res14", "--output", str(tmp_path / "run"), "--data-dir", str(data_dir)]
+    result = coextract(*args, "--semeval-xml", str(xml), "--opinions", str(wrong))
+    assert result.returncode == 2 and "are not in the reviews of Restaurants_Test_Gold.xml" in result.stderr
+    assert result.stderr.count("\n") == 1 and not (tmp_path / "run").exists()
+
+
 # 8, 9. spaCy serialization: nothing left in the temporary folder; a bundle by its path travels whole.
 
 

@@ -8,10 +8,9 @@ torch: the caller chooses) or, for raw text, as a `Tagger`.
 
 from pathlib import Path
 
-from coextract.errors import CoextractError
 from coextract.evaluation.benchmark import Example, read_dataset
 from coextract.evaluation.metrics import score_predictions, span_scores
-from coextract.evaluation.semeval import read_raw
+from coextract.evaluation.semeval import check_alignment, read_raw
 from coextract.runtime.features import Featurizer
 from coextract.runtime.predict import Backend, predict_sentences
 from coextract.runtime.sizes import PIPE_BATCH
@@ -42,21 +41,6 @@ def evaluate_tokenized(
         "n_sentences": len(examples),
         **score_examples(backend, featurizer, examples, batch_size),
     }
-
-
-MAX_UNALIGNED = 0.05  # share of gold terms not found in their review past which the files do not match
-
-
-def check_alignment(examples: list, files: tuple[str | Path, str | Path]) -> None:
-    """Refuse gold whose terms are mostly not in their reviews: the second file belongs to other
-    reviews (a laptop opinion file beside the restaurant XML), and the scores would mean nothing."""
-    unaligned = sum(len(e.unaligned) for e in examples)
-    total = unaligned + sum(len(e.aspects) + len(e.opinions) for e in examples)
-    if total and unaligned / total > MAX_UNALIGNED:
-        raise CoextractError(
-            f"{unaligned} of {total} gold terms of {Path(files[1]).name} are not in the reviews of "
-            f"{Path(files[0]).name} (at most {MAX_UNALIGNED:.0%} may be): are they the files of the same reviews?"
-        )
 
 
 def evaluate_raw(tagger: Tagger, files: tuple[str | Path, str | Path], batch_size: int = PIPE_BATCH) -> dict:

@@ -10,10 +10,13 @@ Two formats (see `../shared/data/README.md`):
 Terms given as strings (all opinions; the 2015 aspects) are located in the text by
 this rule: case-insensitive, on word boundaries, left to right; a term listed k
 times takes its first k occurrences. A term that cannot be found is counted in
-`RawExample.unaligned` and left out of the gold, never silently.
+`RawExample.unaligned` and left out of the gold, never silently; where more than
+MAX_UNALIGNED of the terms are not found, the two files are not of the same
+reviews and `check_alignment` refuses them (evaluation and training alike).
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,3 +150,18 @@ def align(examples: list[RawExample]) -> tuple[list[Example], list[str]]:
             tags[side] = tuple(spans_to_tags(spans, len(tokens)))
         aligned.append(Example(tuple(t.text for t in tokens), tags["aspects"], tags["opinions"]))
     return aligned, problems
+
+
+MAX_UNALIGNED = 0.05  # share of gold terms not found in their review past which the files do not match
+
+
+def check_alignment(examples: list[RawExample], files: Sequence[str | Path]) -> None:
+    """Refuse gold whose terms are mostly not in their reviews: the second file belongs to other
+    reviews (a laptop opinion file beside the restaurant XML), and the scores would mean nothing."""
+    unaligned = sum(len(e.unaligned) for e in examples)
+    total = unaligned + sum(len(e.aspects) + len(e.opinions) for e in examples)
+    if total and unaligned / total > MAX_UNALIGNED:
+        raise CoextractError(
+            f"{unaligned} of {total} gold terms of {Path(files[1]).name} are not in the reviews of "
+            f"{Path(files[0]).name} (at most {MAX_UNALIGNED:.0%} may be): are they the files of the same reviews?"
+        )

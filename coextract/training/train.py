@@ -98,9 +98,11 @@ def raw_splits(config: TrainConfig, output: Path, log) -> dict[str, list[Example
     Gold terms that do not fall on token boundaries are written to
     `alignment_problems.txt` in the run folder and counted on the log.
     """
-    from coextract.evaluation.semeval import align, read_raw
+    from coextract.evaluation.semeval import align, check_alignment, read_raw
 
-    examples, problems = align(read_raw(*config.raw_files))
+    raw = read_raw(*config.raw_files)
+    check_alignment(raw, config.raw_files)
+    examples, problems = align(raw)
     output.mkdir(parents=True, exist_ok=True)
     (output / "alignment_problems.txt").write_text("".join(f"{p}\n" for p in problems))
     print(
