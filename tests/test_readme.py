@@ -25,3 +25,16 @@ def test_readme_examples_show_what_the_models_return(block):
         else:
             pending.append(line)
     exec("\n".join(pending), namespace)  # and the rest of it runs too
+
+
+SHELL_BLOCKS = re.findall(r"```\n(.*?)```", README, flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("block", [b for b in SHELL_BLOCKS if "--output" in b], ids=lambda b: b.split()[0])
+def test_readme_commands_run_as_written(block):
+    # Each command block can be pasted as it is: no two commands write one output (the second
+    # would refuse: it exists), and none writes over a bundled model in an editable clone.
+    outputs = re.findall(r"--output (\S+)", block)
+    written = [o for o in outputs if o != "-"]
+    assert len(written) == len(set(written)), f"two commands write the same output: {written}"
+    assert not [o for o in written if o.startswith("export/models")], "a README command overwrites a bundle"
