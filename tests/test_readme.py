@@ -27,7 +27,22 @@ def test_readme_examples_show_what_the_models_return(block):
     exec("\n".join(pending), namespace)  # and the rest of it runs too
 
 
-SHELL_BLOCKS = re.findall(r"```\n(.*?)```", README, flags=re.DOTALL)
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, body) of every fenced block, fences paired in order."""
+    blocks, language, body = [], None, []
+    for line in text.splitlines():
+        if line.startswith("```"):
+            if language is None:
+                language, body = line[3:].strip(), []
+            else:
+                blocks.append((language, "\n".join(body)))
+                language = None
+        elif language is not None:
+            body.append(line)
+    return blocks
+
+
+SHELL_BLOCKS = [body for language, body in fenced_blocks(README) if language == ""]
 
 
 @pytest.mark.parametrize("block", [b for b in SHELL_BLOCKS if "--output" in b], ids=lambda b: b.split()[0])
