@@ -2,7 +2,10 @@
 
 A predicted term counts only if its (sentence, start, end) equals a gold term's.
 Counts are summed over all sentences before dividing (micro), never averaged per
-sentence, as in every paper this project compares with.
+sentence, as in every paper this project compares with. The same matching scores
+aspect-opinion pairs and triplets (`span_scores` over (aspect, opinion[,
+sentiment]) tuples, as ASTE papers do), and `absa_scores` gives RACL's and IMN's
+end-to-end "ABSA F1" of aspects with their sentiment.
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +25,13 @@ class SpanScore:
     n_pred: int
     n_correct: int
 
+    @classmethod
+    def of(cls, n_gold: int, n_pred: int, n_correct: int) -> "SpanScore":
+        precision = n_correct / n_pred if n_pred else 0.0
+        recall = n_correct / n_gold if n_gold else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if n_correct else 0.0
+        return cls(precision, recall, f1, n_gold, n_pred, n_correct)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -40,10 +50,28 @@ def span_scores(
         n_gold += len(gold_set)
         n_pred += len(pred_set)
         n_correct += len(gold_set & pred_set)
-    precision = n_correct / n_pred if n_pred else 0.0
-    recall = n_correct / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if n_correct else 0.0
-    return SpanScore(precision, recall, f1, n_gold, n_pred, n_correct)
+    return SpanScore.of(n_gold, n_pred, n_correct)
+
+
+def absa_scores(
+    gold: Iterable[Sequence[tuple[int, int, str]]], pred: Iterable[Sequence[tuple[int, int, str]]]
+) -> SpanScore:
+    """RACL's and IMN's ABSA F1: an aspect counts when its span and its sentiment are right.
+
+    `gold` holds (start, end, sentiment) per sentence, a sentiment being positive, negative,
+    neutral or conflict; `pred` the same without conflict. Conflict aspects are left out of the
+    gold count, and a prediction of a conflict aspect's span is not counted against precision
+    (`evaluation.py` of NLPWM-WHU/RACL, adopted from IMN; checked against a token-level
+    reimplementation of it in tests/test_triplets.py).
+    """
+    n_gold = n_pred = n_correct = 0
+    for gold_terms, pred_terms in zip(gold, pred, strict=True):
+        sentiment = {(start, end): label for start, end, label in gold_terms}
+        predicted = {(start, end): label for start, end, label in pred_terms}
+        n_gold += sum(label != "conflict" for label in sentiment.values())
+        n_pred += sum(sentiment.get(span) != "conflict" for span in predicted)
+        n_correct += sum(sentiment.get(span) == label for span, label in predicted.items())
+    return SpanScore.of(n_gold, n_pred, n_correct)
 
 
 def score_predictions(examples, predictions) -> dict[str, SpanScore]:

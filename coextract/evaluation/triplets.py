@@ -1,0 +1,134 @@
+"""Who thinks what of which aspect: the gold aspect sentiments and aspect-opinion triplets.
+
+Two sources (see `../shared/data/README.md`):
+
+- absa/ `target_polarity.txt`, line-aligned with `sentence.txt`: a code per token
+  (0 none, 1 positive, 2 negative, 3 neutral, 4 conflict). An aspect's sentiment
+  is the code at its first token, as RACL and IMN read it (`aspect_sentiments`).
+- aste-v2 `{split}_triplets.txt`: `tokens####[([aspect indices], [opinion
+  indices], 'POS'|'NEG'|'NEU'), ...]`, original case (`read_triplets`).
+
+The two tokenize the same reviews a little differently (absa/ is lower-cased and
+drops a sentence-final period, and splits some words otherwise), so
+`align_triplets` moves aste-v2 spans onto absa/ tokens by their letters and
+digits, and reports the spans whose ends fall inside an absa/ token.
+"""
+
+import ast
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from coextract.errors import CoextractError
+from coextract.runtime.decoding import tags_to_spans
+
+POLARITIES = {1: "positive", 2: "negative", 3: "neutral", 4: "conflict"}  # target_polarity.txt codes
+ASTE_SENTIMENTS = {"POS": "positive", "NEG": "negative", "NEU": "neutral"}
+Span = tuple[int, int]  # token indices [start, end)
+
+
+@dataclass(frozen=True)
+class Triplet:
+    """An opinion about an aspect, with the sentiment it expresses."""
+
+    aspect: Span
+    opinion: Span
+    sentiment: str  # "positive", "negative" or "neutral"
+
+
+@dataclass(frozen=True)
+class TripletExample:
+    tokens: tuple[str, ...]
+    triplets: tuple[Triplet, ...]
+
+
+def aspect_sentiments(aspect_tags: Sequence[Sequence[int]], path: Path) -> list[list[tuple[int, int, str]]]:
+    """Each sentence's gold aspects as (start, end, sentiment), the sentiment read at the first token
+    from `path` (a `target_polarity.txt` line-aligned with the tags)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    if len(lines) != len(aspect_tags):
+        raise CoextractError(f"{path}: {len(lines)} lines for {len(aspect_tags)} sentences")
+    sentences = []
+    for line_no, (line, tags) in enumerate(zip(lines, aspect_tags, strict=True), start=1):
+        codes = [int(code) for code in line.split()]
+        if len(codes) != len(tags):
+            raise CoextractError(f"{path}:{line_no}: {len(codes)} codes for {len(tags)} tokens")
+        spans = tags_to_spans(tags)
+        if any(codes[start] not in POLARITIES for start, _ in spans):
+            raise CoextractError(f"{path}:{line_no}: an aspect's first token has no sentiment")
+        sentences.append([(start, end, POLARITIES[codes[start]]) for start, end in spans])
+    return sentences
+
+
+def read_triplets(path: Path | str) -> list[TripletExample]:
+    """The sentences of an aste-v2 `*_triplets.txt` file with their triplets; errors name the line."""
+    examples = []
+    for line_no, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        sentence, sep, listed = line.partition("####")
+        tokens = tuple(sentence.split())
+        try:
+            triplets = tuple(parsed_triplet(item, len(tokens)) for item in ast.literal_eval(listed))
+        except (ValueError, SyntaxError, TypeError, KeyError) as err:
+            raise CoextractError(f"{path}:{line_no}: not an aste-v2 triplet line ({err})") from None
+        if not sep or not tokens:
+            raise CoextractError(f"{path}:{line_no}: no 'tokens####triplets' here")
+        examples.append(TripletExample(tokens, triplets))
+    return examples
+
+
+def parsed_triplet(item, n_tokens: int) -> Triplet:
+    aspect, opinion, sentiment = item
+    return Triplet(span_of(aspect, n_tokens), span_of(opinion, n_tokens), ASTE_SENTIMENTS[sentiment])
+
+
+def span_of(indices: Sequence[int], n_tokens: int) -> Span:
+    """[i, i+1, ..., j] -> (i, j + 1), checked to be a run of tokens of the sentence."""
+    start, end = indices[0], indices[-1] + 1
+    if list(indices) != list(range(start, end)) or not 0 <= start < end <= n_tokens:
+        raise ValueError(f"token indices {list(indices)} are not a run of the sentence's {n_tokens} tokens")
+    return start, end
+
+
+def letters(token: str) -> str:
+    """What two tokenizations of one review agree on: the lower-cased letters and digits."""
+    return re.sub(r"[^0-9a-z]", "", token.lower())
+
+
+def char_bounds(tokens: Sequence[str]) -> list[Span]:
+    """Each token's [start, end) in the concatenation of the tokens' `letters`."""
+    bounds, at = [], 0
+    for token in tokens:
+        bounds.append((at, at + len(letters(token))))
+        at = bounds[-1][1]
+    return bounds
+
+
+def moved_span(span: Span, source: list[Span], target: list[Span]) -> Span | None:
+    """A token span of the source tokenization as a span of the target one, or None where its letters
+    do not start and end on target token boundaries (or hold no letter at all)."""
+    first, last = source[span[0]][0], source[span[1] - 1][1]
+    starts = {start: i for i, (start, end) in enumerate(target) if end > start}
+    ends = {end: i + 1 for i, (start, end) in enumerate(target) if end > start}
+    if first == last or first not in starts or last not in ends:
+        return None
+    return starts[first], ends[last]
+
+
+def align_triplets(example: TripletExample, tokens: Sequence[str]) -> tuple[tuple[Triplet, ...], int]:
+    """`example`'s triplets over `tokens` (another tokenization of the same review), and how many
+    could not be moved (a ValueError where the two do not hold the same letters)."""
+    if "".join(map(letters, example.tokens)) != "".join(map(letters, tokens)):
+        raise ValueError("the two token lists are not the same review")
+    source, target = char_bounds(example.tokens), char_bounds(tokens)
+    moved, lost = [], 0
+    for triplet in example.triplets:
+        aspect, opinion = (
+            moved_span(triplet.aspect, source, target),
+            moved_span(triplet.opinion, source, target),
+        )
+        if aspect is None or opinion is None:
+            lost += 1
+        else:
+            moved.append(Triplet(aspect, opinion, triplet.sentiment))
+    return tuple(moved), lost
