@@ -96,7 +96,7 @@ def test_a_folder_that_mixes_files_is_refused(damage, tiny_minilm_model_dir, bun
         message = "tokenizer.json does not belong with"
     elif damage == "no tokenizer":
         (folder / "tokenizer.json").unlink()
-        message = "needs its encoder's tokenizer.json"
+        message = "tokenizer.json: missing"
     else:
         shutil.copy(bundled_model_dir / "meta.json", folder / "meta.json")
         message = "does not belong with"
@@ -104,22 +104,29 @@ def test_a_folder_that_mixes_files_is_refused(damage, tiny_minilm_model_dir, bun
         load(folder)
 
 
-def test_a_bundle_can_ship_its_int8_graph_alone(tiny_minilm_model_dir, tmp_path):
+@pytest.mark.parametrize("float_dev_f1, ships", [(None, True), (1.0, False)])
+def test_a_bundle_ships_its_int8_graph_alone_only_within_0_3_dev_points(
+    tiny_minilm_model_dir, tmp_path, data_dir, float_dev_f1, ships
+):
+    from coextract.evaluation.benchmark import read_dataset
     from coextract.runtime.model_folder import read_meta
-    from coextract.training.int8 import add_int8, ship_int8_alone
+    from coextract.training.int8 import ship_int8_alone
 
     folder = shutil.copytree(tiny_minilm_model_dir, tmp_path / "model")
     meta = read_meta(folder)
-    add_int8(folder, meta)
+    if float_dev_f1 is not None:  # as if the float graph had scored far above what int8 can
+        meta["onnx_scores"]["dev"]["aspect"]["f1"] = float_dev_f1
     scores = meta["onnx_scores"]
-    meta["int8"] = {"shipped": True, "measured_on": "dev", "dev": scores["dev"], "test": scores["test"],
-                    "largest_f1_loss": 0.001, "speedup_vs_fp32": 1.4, "size_bytes": 1}  # fmt: skip
-    meta = ship_int8_alone(folder, tmp_path / "run", meta)
+    meta = ship_int8_alone(folder, tmp_path / "run", meta, read_dataset(data_dir, "res14"))
     assert not (folder / "model.int8.onnx").exists() and set(meta["files_sha256"]) == {
         "model.onnx",
         "tokenizer.json",
     }
-    assert meta["float_onnx_scores"] == scores and meta["int8"]["shipped_as"] == "model.onnx"
+    assert meta["int8"]["shipped"] is ships and meta["int8"]["scheme"].startswith("7-bit weights")
     assert json.loads((folder / "meta.json").read_text()) == meta
-    assert "Weights: int8" in (folder / "MODEL_CARD.md").read_text()
+    graph = onnx.load(str(folder / "model.onnx"))
+    assert any(n.op_type == "MatMulInteger" for n in graph.graph.node) is ships
+    if ships:
+        assert meta["float_onnx_scores"] == scores and meta["int8"]["shipped_as"] == "model.onnx"
+        assert "Weights: int8" in (folder / "MODEL_CARD.md").read_text()
     assert load(folder)("The pizza was great.").tokens == ("the", "pizza", "was", "great")
