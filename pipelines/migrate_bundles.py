@@ -125,14 +125,14 @@ def requantize(folder: Path, data_dir: Path) -> None:
         meta["files_sha256"].pop("model.onnx")
         seal(staging / "model.onnx", meta)
         meta = ship_int8_alone(staging, run_dir_of(folder), meta, read_dataset(data_dir, meta["dataset"]))
+        meta["int8"]["made_by"] = "python pipelines/migrate_bundles.py"
         if not meta["int8"]["shipped"]:
             raise SystemExit(
                 f"{folder.name}: int8 lost {100 * meta['int8']['largest_f1_loss']:.2f} dev points"
             )
-        card = model_card(meta, run_dir_of(folder), folder.relative_to(ROOT))
-        for name in ("model.onnx", "meta.json"):
-            shutil.copy(staging / name, folder / name)
-        (folder / "MODEL_CARD.md").write_text(card)
+        shutil.copy(staging / "model.onnx", folder / "model.onnx")
+        (folder / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+        (folder / "MODEL_CARD.md").write_text(model_card(meta, run_dir_of(folder), folder.relative_to(ROOT)))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     print(

@@ -25,6 +25,23 @@ def test_the_template_gives_the_shipped_cards(name):
     assert model_card(meta, run_dir, Path(f"export/models/{name}")) == (folder / "MODEL_CARD.md").read_text()
 
 
+@pytest.mark.parametrize("name", ["res14-minilm", "lap14-minilm"])
+def test_the_template_gives_the_shipped_minilm_cards(name):
+    meta, folder = bundled_meta(name), bundled_models()[name]
+    run_dir = Path(f"benchmarks/runs/minilm/{name.split('-')[0]}-s{meta['train']['seed']}")
+    assert model_card(meta, run_dir, Path(f"export/models/{name}")) == (folder / "MODEL_CARD.md").read_text()
+
+
+def test_an_int8_card_says_how_its_graph_scales_activations_and_who_made_it():
+    meta = bundled_meta("res14-minilm")
+    text = card(meta)
+    assert "one scale per token" in text and "Made by `python pipelines/migrate_bundles.py`" in text
+    assert "same answer in any batch" in text
+    del meta["int8"]["made_by"], meta["int8"]["scheme"]  # an int8 graph of onnxruntime's dynamic quantization
+    text = card(meta)
+    assert "Made by" not in text and "can depend on the batch it is tagged in: export it again" in text
+
+
 def test_a_forward_only_run_is_not_called_bidirectional():
     meta = bundled_meta()
     meta["model"]["bidirectional"] = False

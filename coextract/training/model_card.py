@@ -116,13 +116,20 @@ def weights(meta: dict) -> str:
         "scheme", "onnxruntime dynamic quantization, one scale per output channel of each matrix\nproduct"
     )
     return (
-        f"Weights: int8 ({scheme}; the rest float16 values), the only graph here, to keep the folder\n"
-        f"small. The scores above are of these weights. The float16-stored graph it was quantized from scored\n"
+        f"Weights: int8 ({scheme};\nthe rest float16 values), the only graph here, to keep the folder small.{requantized(int8)}\n"
+        f"The scores above are of these weights. The float16-stored graph it was quantized from scored\n"
         f"test aspect F1 {100 * float_test['aspect']['f1']:.2f} and opinion F1 {100 * float_test['opinion']['f1']:.2f}, and agreed with torch on all "
         f"{verification['dev_sentences']} dev sentences\n(largest probability difference {verification['max_prob_diff']:.1e}, "
         f"no tag differs). int8 lost at most {100 * int8['largest_f1_loss']:.2f} dev F1\npoints (it ships within "
         f"{100 * MAX_INT8_F1_LOSS:.1f}) and ran {int8['speedup_vs_fp32']:.2f}x as fast as the float graph where it was made.{same_answers(int8)}"
     )  # fmt: skip
+
+
+def requantized(int8: dict) -> str:
+    """Where the int8 graph was made again from an earlier int8 graph's weights, the card says how."""
+    if "made_by" not in int8:
+        return ""
+    return f"\nMade by `{int8['made_by']}` from the weights of an earlier int8 graph (one activation scale per call)."
 
 
 def same_answers(int8: dict) -> str:
