@@ -8,9 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coextract.errors import CoextractError
-from coextract.evaluation.benchmark import read_dataset
+from coextract.evaluation.benchmark import read_dataset, read_split
 from coextract.evaluation.metrics import absa_scores, span_scores
-from coextract.evaluation.triplets import Triplet, align_triplets, aspect_sentiments, letters, read_triplets
+from coextract.evaluation.triplets import (
+    Triplet,
+    align_triplets,
+    aspect_sentiments,
+    letters,
+    read_relations,
+    read_triplets,
+)
 from coextract.runtime.decoding import tags_to_spans
 
 ASTE = {"14res": "res14", "14lap": "lap14", "15res": "res15"}
@@ -149,3 +156,39 @@ def test_absa_f1_equals_racls_token_level_scoring(batch):
     ours = absa_scores(gold, pred)
     total, predicted, correct = racl_counts(*([sentence[i] for sentence in batch] for i in range(4)))
     assert (ours.n_gold, ours.n_pred, ours.n_correct) == (total, predicted, correct)
+
+
+def test_relations_line_up_with_the_absa_sentences(data_dir):
+    examples = read_dataset(data_dir, "res14")
+    relations = read_relations(data_dir, "res14", examples)
+    assert {split: len(r) for split, r in relations.items()} == {s: len(e) for s, e in examples.items()}
+    test = relations["test"]
+    assert sum(r.triplets is not None for r in test) == IN_ABSA_TEST["14res"]
+    assert sum(len(r.aspect_sentiments) for r in test) == 1134
+    assert 980 <= sum(len(r.triplets) for r in test if r.triplets) <= 994
+    trained = sum(r.triplets is not None for split in ("train", "dev") for r in relations[split])
+    assert 1500 <= trained <= 1266 + 310  # aste-v2 train and dev, found in absa/ train and dev
+
+
+def write_split(folder, sentence: str, polarity: str) -> None:
+    folder.mkdir(parents=True)
+    n = len(sentence.split())
+    (folder / "sentence.txt").write_text(sentence + "\n")
+    (folder / "target.txt").write_text(" ".join(["0"] * (n - 1) + ["1"]) + "\n")
+    (folder / "opinion.txt").write_text(" ".join(["1"] + ["0"] * (n - 1)) + "\n")
+    (folder / "target_polarity.txt").write_text(" ".join(["0"] * (n - 1) + [polarity]) + "\n")
+
+
+def test_no_test_pair_reaches_a_training_sentence(tmp_path):
+    # The same review in every split of both sets: absa/ train and dev read aste-v2 train, test reads test.
+    for split in ("train", "dev", "test"):
+        write_split(tmp_path / "absa" / "res14" / split, "great food", "1")
+    aste = tmp_path / "aste-v2" / "14res"
+    aste.mkdir(parents=True)
+    for split, sentiment in (("train", "POS"), ("dev", "POS"), ("test", "NEG")):
+        (aste / f"{split}_triplets.txt").write_text(f"Great food .####[([1], [0], '{sentiment}')]\n")
+    examples = {split: read_split(tmp_path / "absa" / "res14" / split) for split in ("train", "dev", "test")}
+    relations = read_relations(tmp_path / "absa", "res14", examples)
+    said = {split: r[0].triplets[0].sentiment for split, r in relations.items()}
+    assert said == {"train": "positive", "dev": "positive", "test": "negative"}
+    assert relations["test"][0].aspect_sentiments == ((1, 2, "positive"),)

@@ -12,6 +12,8 @@ The two tokenize the same reviews a little differently (absa/ is lower-cased and
 drops a sentence-final period, and splits some words otherwise), so
 `align_triplets` moves aste-v2 spans onto absa/ tokens by their letters and
 digits, and reports the spans whose ends fall inside an absa/ token.
+`read_relations` gives every absa/ sentence both: its aspects' sentiments and,
+where aste-v2 holds the review, its triplets (what multi-task training reads).
 """
 
 import ast
@@ -132,3 +134,45 @@ def align_triplets(example: TripletExample, tokens: Sequence[str]) -> tuple[tupl
         else:
             moved.append(Triplet(aspect, opinion, triplet.sentiment))
     return tuple(moved), lost
+
+
+ASTE_NAMES = {"res14": "14res", "lap14": "14lap", "res15": "15res"}  # absa/ name -> aste-v2 name
+ASTE_SOURCES = {"train": ("train", "dev"), "dev": ("train", "dev"), "test": ("test",)}  # never a test leak
+
+
+@dataclass(frozen=True)
+class Relations:
+    """What the data says of one absa/ sentence beyond its terms: who thinks what of which aspect."""
+
+    aspect_sentiments: tuple[tuple[int, int, str], ...]  # each gold aspect (start, end, sentiment)
+    triplets: tuple[Triplet, ...] | None  # aste-v2's, on absa/ tokens; None: aste-v2 lacks the sentence
+
+
+def read_relations(data_dir: Path | str, dataset: str, examples: dict) -> dict[str, list[Relations]]:
+    """Per absa/ split, line-aligned with `examples` (`benchmark.read_dataset`): the aspects'
+    sentiments and, where aste-v2 holds the same review, its triplets moved onto absa/ tokens.
+
+    An absa/ train or dev sentence takes triplets only from aste-v2 train or dev, a test sentence
+    only from aste-v2 test (ASTE_SOURCES), so no test pair can reach training. `data_dir` is the
+    absa/ folder; aste-v2/ is beside it.
+    """
+    root, aste = Path(data_dir), Path(data_dir).parent / "aste-v2" / ASTE_NAMES[dataset]
+    relations = {}
+    for split, split_examples in examples.items():
+        sentiments = aspect_sentiments(
+            [e.aspect_tags for e in split_examples], root / dataset / split / "target_polarity.txt"
+        )
+        found = {
+            "".join(map(letters, e.tokens)): e
+            for source in ASTE_SOURCES[split]
+            for e in read_triplets(aste / f"{source}_triplets.txt")
+        }
+        relations[split] = [
+            Relations(tuple(s), moved_triplets(found.get("".join(map(letters, e.tokens))), e.tokens))
+            for e, s in zip(split_examples, sentiments, strict=True)
+        ]
+    return relations
+
+
+def moved_triplets(example: TripletExample | None, tokens: Sequence[str]) -> tuple[Triplet, ...] | None:
+    return None if example is None else align_triplets(example, tokens)[0]
