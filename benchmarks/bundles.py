@@ -17,7 +17,7 @@ import json
 import statistics
 import time
 
-from report import HERE, machine, write_section
+from report import HERE, machine, markdown_table, write_section
 
 from coextract.evaluation.benchmark import DATASETS, default_data_dir, read_dataset
 from coextract.runtime.predict import length_sorted_batches
@@ -75,12 +75,13 @@ def report(results: dict) -> str:
         + (f" --also {' '.join(results['also'])}" if results["also"] else "")
         + "`.",
         "",
-        "| bundled model | weights | sentences/s | speed / `restaurant` |",
-        "|---|---|---|---|",
     ]
-    for name, speed in results["sentences_per_s"].items():
-        weights = results["weights"][name].split(",")[0].split(" (")[0]
-        lines.append(f"| `{name}` | {weights} | {speed:,.0f} | {results['ratio_to_restaurant'][name]:.3f} |")
+    rows = [
+        [f"`{name}`", results["weights"][name].split(",")[0].split(" (")[0], f"{speed:,.0f}",
+         f"{results['ratio_to_restaurant'][name]:.3f}"]
+        for name, speed in results["sentences_per_s"].items()
+    ]  # fmt: skip
+    lines += markdown_table(["bundled model", "weights", "sentences/s", "speed / `restaurant`"], rows)
     return "\n".join(lines) + "\n"
 
 

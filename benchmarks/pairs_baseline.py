@@ -13,7 +13,7 @@ benchmarks/README.md.
 
 import json
 
-from report import HERE, machine, write_section
+from report import HERE, machine, markdown_table, write_section
 
 from coextract.evaluation.benchmark import default_data_dir
 from coextract.evaluation.metrics import span_scores
@@ -63,15 +63,14 @@ def report(results: dict) -> str:
         f"Nearest-aspect pairing over each bundle's own spans, aste-v2 test, measured on {results['machine']}. "
         "Reproduce: `python benchmarks/pairs_baseline.py`.",
         "",
-        "| bundled model | aste-v2 test | pair precision | pair recall | pair F1 |",
-        "|---|---|---|---|---|",
     ]
-    for name, measured in results["models"].items():
-        pair = measured["pair"]
-        lines.append(
-            f"| `{name}` | {measured['dataset']} | {100 * pair['precision']:.2f} | {100 * pair['recall']:.2f} "
-            f"| {100 * pair['f1']:.2f} |"
-        )
+    rows = [
+        [f"`{name}`", m["dataset"], *(f"{100 * m['pair'][key]:.2f}" for key in ("precision", "recall", "f1"))]
+        for name, m in results["models"].items()
+    ]
+    lines += markdown_table(
+        ["bundled model", "aste-v2 test", "pair precision", "pair recall", "pair F1"], rows
+    )
     return "\n".join(lines) + "\n"
 
 

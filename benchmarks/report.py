@@ -31,6 +31,15 @@ def write_section(name: str, text: str, readme: Path = HERE / "README.md") -> No
     readme.write_text(f"{before}{start}\n{text}{end}{after}")
 
 
+def markdown_table(columns: list[str], rows: list[list[str]]) -> list[str]:
+    """The lines of a Markdown table: a header, its rule, a line per row of already formatted cells."""
+    return [
+        f"| {' | '.join(columns)} |",
+        f"|{'---|' * len(columns)}",
+        *(f"| {' | '.join(r)} |" for r in rows),
+    ]
+
+
 def run_predictions(splits: tuple[str, ...] = ("dev", "test")):
     """For every run f1.py trained: its name, dataset and, per split, (examples, torch predictions).
 

@@ -31,6 +31,7 @@ from coextract.training.export import license_name
 from coextract.training.graph import seal
 from coextract.training.int8 import INT8, ship_int8_alone
 from coextract.training.model_card import model_card
+from coextract.training.quantize_graph import drop_unused_initializers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,12 +88,9 @@ def float_graph(int8_path: Path, float_path: Path) -> None:
     kept = [n for n in nodes if n.op_type != "DynamicQuantizeLinear" and id(n) not in replaced]
     used = {name for n in kept for name in n.input} | {o.name for o in graph.output}
     kept = [n for n in kept if any(o in used for o in n.output)]  # the scale products, now unread
-    used = {name for n in kept for name in n.input}
     del graph.node[:]
     graph.node.extend(kept)
-    weights = [w for w in graph.initializer if w.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(weights)
+    drop_unused_initializers(graph)
     onnx.save(model, str(float_path))
 
 

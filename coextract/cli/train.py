@@ -63,7 +63,10 @@ WORD_POOLINGS = ("first", "mean")
 
 def check_tier_options(args: argparse.Namespace) -> None:
     """Refuse, before anything is read or written, an option the chosen tier does not have."""
-    given = lambda names: [f"--{name.replace('_', '-')}" for name in names if hasattr(args, name)]  # noqa: E731
+
+    def given(names: tuple[str, ...]) -> list[str]:
+        return [f"--{name.replace('_', '-')}" for name in names if hasattr(args, name)]
+
     if args.encoder and (wrong := given(FAST_ONLY)):
         raise CoextractError(
             f"{', '.join(wrong)}: fast-tier options; the MiniLM tier (--encoder) has no word vectors"

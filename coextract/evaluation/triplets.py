@@ -97,6 +97,11 @@ def letters(token: str) -> str:
     return re.sub(r"[^0-9a-z]", "", token.lower())
 
 
+def review_key(tokens: Sequence[str]) -> str:
+    """The same for two tokenizations of one review: its `letters`, end to end."""
+    return "".join(map(letters, tokens))
+
+
 def char_bounds(tokens: Sequence[str]) -> list[Span]:
     """Each token's [start, end) in the concatenation of the tokens' `letters`."""
     bounds, at = [], 0
@@ -106,12 +111,11 @@ def char_bounds(tokens: Sequence[str]) -> list[Span]:
     return bounds
 
 
-def moved_span(span: Span, source: list[Span], target: list[Span]) -> Span | None:
-    """A token span of the source tokenization as a span of the target one, or None where its letters
-    do not start and end on target token boundaries (or hold no letter at all)."""
+def moved_span(span: Span, source: list[Span], starts: dict[int, int], ends: dict[int, int]) -> Span | None:
+    """A token span of the source tokenization as a span of the target one (whose tokens start and
+    end at the letter positions `starts` and `ends` map), or None where its letters do not start and
+    end on target token boundaries (or hold no letter at all)."""
     first, last = source[span[0]][0], source[span[1] - 1][1]
-    starts = {start: i for i, (start, end) in enumerate(target) if end > start}
-    ends = {end: i + 1 for i, (start, end) in enumerate(target) if end > start}
     if first == last or first not in starts or last not in ends:
         return None
     return starts[first], ends[last]
@@ -120,15 +124,15 @@ def moved_span(span: Span, source: list[Span], target: list[Span]) -> Span | Non
 def align_triplets(example: TripletExample, tokens: Sequence[str]) -> tuple[tuple[Triplet, ...], int]:
     """`example`'s triplets over `tokens` (another tokenization of the same review), and how many
     could not be moved (a ValueError where the two do not hold the same letters)."""
-    if "".join(map(letters, example.tokens)) != "".join(map(letters, tokens)):
+    if review_key(example.tokens) != review_key(tokens):
         raise ValueError("the two token lists are not the same review")
     source, target = char_bounds(example.tokens), char_bounds(tokens)
+    starts = {start: i for i, (start, end) in enumerate(target) if end > start}
+    ends = {end: i + 1 for i, (start, end) in enumerate(target) if end > start}
     moved, lost = [], 0
     for triplet in example.triplets:
-        aspect, opinion = (
-            moved_span(triplet.aspect, source, target),
-            moved_span(triplet.opinion, source, target),
-        )
+        aspect = moved_span(triplet.aspect, source, starts, ends)
+        opinion = moved_span(triplet.opinion, source, starts, ends)
         if aspect is None or opinion is None:
             lost += 1
         else:
@@ -157,18 +161,15 @@ def read_relations(data_dir: Path | str, dataset: str, examples: dict) -> dict[s
     absa/ folder; aste-v2/ is beside it.
     """
     root, aste = Path(data_dir), Path(data_dir).parent / "aste-v2" / ASTE_NAMES[dataset]
+    files = {split: read_triplets(aste / f"{split}_triplets.txt") for split in ("train", "dev", "test")}
     relations = {}
     for split, split_examples in examples.items():
         sentiments = aspect_sentiments(
             [e.aspect_tags for e in split_examples], root / dataset / split / "target_polarity.txt"
         )
-        found = {
-            "".join(map(letters, e.tokens)): e
-            for source in ASTE_SOURCES[split]
-            for e in read_triplets(aste / f"{source}_triplets.txt")
-        }
+        found = {review_key(e.tokens): e for source in ASTE_SOURCES[split] for e in files[source]}
         relations[split] = [
-            Relations(tuple(s), moved_triplets(found.get("".join(map(letters, e.tokens))), e.tokens))
+            Relations(tuple(s), moved_triplets(found.get(review_key(e.tokens)), e.tokens))
             for e, s in zip(split_examples, sentiments, strict=True)
         ]
     return relations

@@ -44,12 +44,12 @@ def resolve_model(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
     if path.is_dir() and (isinstance(name_or_path, Path) or name not in bundled):
         return path
-    if name in bundled and path.is_dir() and path.resolve() != bundled[name].resolve():
-        raise CoextractError(
-            f"{name_or_path!r} names both the bundled model {name} and the folder {path.resolve()}: "
-            f"write ./{name_or_path} for the folder, or rename the folder to use the bundled model"
-        )
     if name in bundled:
+        if path.is_dir() and path.resolve() != bundled[name].resolve():
+            raise CoextractError(
+                f"{name_or_path!r} names both the bundled model {name} and the folder {path.resolve()}: "
+                f"write ./{name_or_path} for the folder, or rename the folder to use the bundled model"
+            )
         return bundled[name]
     known = ", ".join([*ALIASES, *bundled])
     raise CoextractError(f"no model {str(name_or_path)!r}: not a bundled model ({known}) nor a folder")

@@ -45,9 +45,8 @@ class PieceFeaturizer:
             raise CoextractError(f"{tokenizer_path}: not a Hugging Face tokenizer.json ({err})") from None
         self.tokenizer.no_padding()  # the shared MiniLM file pads every sentence to 128 otherwise
         self.tokenizer.no_truncation()
-        self.tokenizer.encode_special_tokens = (
-            True  # a review's "[PAD]" or "[SEP]" is text, never a control piece
-        )
+        # A review's "[PAD]" or "[SEP]" is text, never a control piece.
+        self.tokenizer.encode_special_tokens = True
         self.cls, self.sep, self.unk = (self.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[UNK]"))
 
     def word_pieces(self, words: Sequence[str]) -> tuple[list[int], list[int]]:

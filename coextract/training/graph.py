@@ -24,6 +24,7 @@ from coextract.training.minilm import MiniLMCMLA
 from coextract.training.model import CMLA
 
 OPSET = 17
+HELD_BACK = ("shape inference of prim::PackPadded", "shape inference of prim::PadPacked")  # exporter notes
 
 
 class Deployed(nn.Module):
@@ -83,9 +84,8 @@ def without_shape_inference_notes():
             os.dup2(saved, 2)
             os.close(saved)
             caught.seek(0)
-            kept = [line for line in caught.read().decode(errors="replace").splitlines(keepends=True)
-                    if "The shape inference of prim::Pack" not in line and "The shape inference of prim::PadPacked" not in line]  # fmt: skip
-            sys.stderr.write("".join(kept))
+            lines = caught.read().decode(errors="replace").splitlines(keepends=True)
+            sys.stderr.write("".join(line for line in lines if not any(note in line for note in HELD_BACK)))
 
 
 def seal(path: Path, meta: dict) -> None:

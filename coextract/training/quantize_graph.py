@@ -89,7 +89,7 @@ def quantize_per_token(model) -> int:
     how many. An activation that feeds several products (the attention's query, key and value) is
     quantized once; a product of two constants is left for onnxruntime to fold in float.
     """
-    from onnx import TensorProto, numpy_helper
+    from onnx import numpy_helper
 
     graph = model.graph
     constants = {w.name: w for w in graph.initializer}
@@ -98,17 +98,11 @@ def quantize_per_token(model) -> int:
     constant(graph, "per_token/zero", np.array(0.0, np.float32))
     nodes, quantized, count = [], {}, 0
     for node in graph.node:
-        x, w = node.input[:2] if node.op_type == "MatMul" else (None, None)
-        weight = constants.get(w)
-        if (
-            x is None
-            or x in constants
-            or weight is None
-            or len(weight.dims) != 2
-            or weight.data_type != TensorProto.FLOAT
-        ):
+        weight = product_weight(node, constants)
+        if weight is None:
             nodes.append(node)
             continue
+        x = node.input[0]
         if x not in quantized:
             activation_nodes, quantized[x] = quantized_activations(graph, x)
             nodes += activation_nodes
@@ -118,6 +112,18 @@ def quantize_per_token(model) -> int:
     graph.node.extend(nodes)
     drop_unused_initializers(graph)
     return count
+
+
+def product_weight(node, constants: dict):
+    """The 2-D float weight of a MatMul of an activation by a constant, or None for any other node."""
+    from onnx import TensorProto
+
+    if node.op_type != "MatMul" or node.input[0] in constants:
+        return None
+    weight = constants.get(node.input[1])
+    if weight is None or len(weight.dims) != 2 or weight.data_type != TensorProto.FLOAT:
+        return None
+    return weight
 
 
 def drop_unused_initializers(graph) -> None:
