@@ -1,13 +1,14 @@
 """Pick each dataset's run and export it as the bundled model.
 
-    python pipelines/bundle.py [--runs-dir benchmarks/runs] [--datasets res14 lap14 res15]
+    python pipelines/bundle.py [--runs-dir benchmarks/runs/relations] [--datasets res14 lap14 res15]
     python pipelines/bundle.py --minilm [--datasets res14 lap14]
 
-Fast tier: among the seed runs of `benchmarks/f1.py`, the one with the highest
-dev aspect F1 + opinion F1 is exported (with the int8 attempt) to
-export/models/DATASET; test scores play no part in the choice.
+Fast tier: among the seed runs of `benchmarks/triplets.py` (with relation heads), the one with
+the highest dev score training selects on (aspect F1 + opinion F1 + ABSA F1 + triplet F1;
+`train.selection_score`) is exported (with the int8 attempt) to export/models/DATASET; test
+scores play no part in the choice.
 
-MiniLM tier (`--minilm`, runs in benchmarks/runs/minilm): the bundle must stand
+MiniLM tier (`--minilm`, runs in benchmarks/runs/relations-minilm): the bundle must stand
 for the 5-seed benchmark (score within 0.5 of its means), so the seed whose test
 F1s are nearest the means is exported, to export/models/DATASET-minilm. Its
 weights are its only graph: the int8 one where it stays within 0.3 dev F1
@@ -21,9 +22,11 @@ import os
 import sys
 from pathlib import Path
 
-from coextract.evaluation.benchmark import DATASETS, default_data_dir, read_dataset
+from coextract.evaluation.benchmark import DATASETS, default_data_dir
+from coextract.evaluation.evaluate import Benchmark
 from coextract.training.export import export_run
 from coextract.training.int8 import ship_int8_alone
+from coextract.training.train import selection_score
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the benchmarks' run summaries, also when run as pipelines/bundle.py
@@ -35,9 +38,8 @@ def best_on_dev(runs_dir: Path, dataset: str) -> Path:
     if not runs:
         raise SystemExit(f"no runs of {dataset} in {runs_dir}: run benchmarks/f1.py first")
 
-    def dev_score(run: Path) -> float:
-        dev = json.loads((run / "metrics.json").read_text())["dev"]
-        return dev["aspect"]["f1"] + dev["opinion"]["f1"]
+    def dev_score(run: Path) -> float:  # what training selects epochs on: AE + OE (+ ABSA + triplet)
+        return selection_score(json.loads((run / "metrics.json").read_text())["dev"])
 
     return max(runs, key=dev_score)
 
@@ -59,7 +61,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--runs-dir", type=Path, default=Path("benchmarks/runs"), help="relative to the repository"
+        "--runs-dir",
+        type=Path,
+        default=Path("benchmarks/runs/relations"),
+        help="relative to the repository: benchmarks/triplets.py's runs, with relation heads (the MiniLM "
+        "tier's in RUNS_DIR-minilm); benchmarks/runs for f1.py's, without",
     )
     parser.add_argument(
         "--output-dir", type=Path, default=Path("export/models"), help="relative to the repository"
@@ -71,14 +77,14 @@ def main() -> None:
     os.chdir(ROOT)  # model cards then name repository-relative paths
     for dataset in args.datasets:
         if args.minilm:
-            run = nearest_the_means_run(args.runs_dir / "minilm", dataset)
+            run = nearest_the_means_run(args.runs_dir.with_name(f"{args.runs_dir.name}-minilm"), dataset)
             output = args.output_dir / f"{dataset}-minilm"
         else:
             run, output = best_on_dev(args.runs_dir, dataset), args.output_dir / dataset
         data_dir = args.data_dir or default_data_dir()
         meta = export_run(run, output, data_dir, quantized=not args.minilm)
         if args.minilm:
-            meta = ship_int8_alone(output, run, meta, read_dataset(data_dir, dataset))
+            meta = ship_int8_alone(output, run, meta, Benchmark.read(data_dir, dataset))
         test = meta["onnx_scores"]["test"]
         print(
             f"{dataset}: exported {run.name} to {output}; onnxruntime test F1 "

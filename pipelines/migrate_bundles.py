@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from coextract.evaluation.benchmark import default_data_dir, read_dataset
+from coextract.evaluation.benchmark import default_data_dir
+from coextract.evaluation.evaluate import Benchmark
 from coextract.runtime.model_folder import LICENSE, file_sha256, read_meta, tier
 from coextract.training.export import license_name
 from coextract.training.graph import seal
@@ -122,7 +123,7 @@ def requantize(folder: Path, data_dir: Path) -> None:
         del meta["int8"]
         meta["files_sha256"].pop("model.onnx")
         seal(staging / "model.onnx", meta)
-        meta = ship_int8_alone(staging, run_dir_of(folder), meta, read_dataset(data_dir, meta["dataset"]))
+        meta = ship_int8_alone(staging, run_dir_of(folder), meta, Benchmark.read(data_dir, meta["dataset"]))
         meta["int8"]["made_by"] = "python pipelines/migrate_bundles.py"
         if not meta["int8"]["shipped"]:
             raise SystemExit(

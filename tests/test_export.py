@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from coextract.evaluation.benchmark import read_dataset  # noqa: E402
-from coextract.runtime.model_folder import OUTPUTS, read_meta  # noqa: E402
+from coextract.runtime.model_folder import OUTPUTS, RELATION_OUTPUTS, read_meta  # noqa: E402
 from coextract.runtime.predict import predict_sentences  # noqa: E402
 from coextract.runtime.tagger import load  # noqa: E402
 from coextract.training.checkpoint import load_run, torch_backend  # noqa: E402
@@ -44,7 +44,11 @@ def test_model_folder_contents(tiny_model_dir, tiny_run):
 def test_graph_has_dynamic_axes_and_attention_outputs(tiny_model_dir):
     graph = onnx.load(str(tiny_model_dir / "model.onnx"))
     assert max(o.version for o in graph.opset_import if o.domain in ("", "ai.onnx")) >= 17
-    assert [o.name for o in graph.graph.output] == list(OUTPUTS)
+    assert [o.name for o in graph.graph.output] == [*OUTPUTS, *RELATION_OUTPUTS]  # trained with relations
+    pair_probs = graph.graph.output[-1].type.tensor_type.shape.dim
+    assert [d.dim_param for d in pair_probs[:3]] == ["batch", "tokens", "tokens"] and pair_probs[
+        3
+    ].dim_value == 4
     word_ids = graph.graph.input[0].type.tensor_type.shape.dim
     assert word_ids[0].dim_param and word_ids[1].dim_param  # batch and tokens are symbolic
     assert "Conv" not in {node.op_type for node in graph.graph.node}  # convolutions traced as one product
@@ -122,10 +126,12 @@ def test_the_graph_takes_rows_in_any_length_order(tiny_model_dir, data_dir):
         batch = tagger.featurizer.batch(batch_sentences)
         return tagger.run(batch.feeds())
 
-    aspects, opinions, attentions = run(sentences)  # (B, T, 3), (B, T, 3), (B, 2, L, T)
+    together = run(sentences)  # (B, T, 3) twice, (B, 2, L, T), (B, T, 3), (B, T, T, 4)
     for row, tokens in enumerate(sentences):
         n = len(tokens)
-        aspect_alone, opinion_alone, attention_alone = run([tokens])
-        assert np.allclose(aspects[row, :n], aspect_alone[0], atol=1e-5)
-        assert np.allclose(opinions[row, :n], opinion_alone[0], atol=1e-5)
-        assert np.allclose(attentions[row, ..., :n], attention_alone[0], atol=1e-5)
+        aspects, opinions, attentions, sentiments, pairs = run([tokens])
+        assert np.allclose(together[0][row, :n], aspects[0], atol=1e-5)
+        assert np.allclose(together[1][row, :n], opinions[0], atol=1e-5)
+        assert np.allclose(together[2][row, ..., :n], attentions[0], atol=1e-5)
+        assert np.allclose(together[3][row, :n], sentiments[0], atol=1e-5)
+        assert np.allclose(together[4][row, :n, :n], pairs[0], atol=1e-5)

@@ -29,7 +29,7 @@ def batch():
 def test_shapes_and_padding_change_nothing_at_real_words(pooling):
     torch.manual_seed(0)
     model = MiniLMCMLA(MiniLMConfig(**{**vars(SMALL), "word_pooling": pooling})).eval()
-    aspects, opinions, attentions = model(*batch())
+    aspects, opinions, attentions, _, _ = model(*batch())
     assert aspects.shape == opinions.shape == (2, 3, 3) and attentions.shape == (2, 2, 2, 3)
     alone = model(*(x[1:, : x.size(1) - 1] for x in batch()))  # the second sentence, unpadded
     assert torch.allclose(aspects[1, :2], alone[0][0, :2], atol=1e-5)
@@ -57,8 +57,7 @@ def test_it_learns_and_shares_the_coupled_layers_with_the_fast_tier():
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     losses = []
     for _ in range(80):
-        aspects, opinions, _ = model(*batch())
-        loss = model.loss(aspects, opinions, tags, tags, batch()[3])
+        loss = model.loss(model(*batch()), tags, tags, batch()[3])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -13,7 +13,14 @@ import onnx
 import pytest
 
 from coextract.errors import CoextractError
-from coextract.runtime.model_folder import INPUTS, OUTPUTS, file_sha256, read_model_files, write_model_files
+from coextract.runtime.model_folder import (
+    INPUTS,
+    OUTPUTS,
+    RELATION_OUTPUTS,
+    file_sha256,
+    read_model_files,
+    write_model_files,
+)
 from coextract.runtime.tagger import load
 from tests.conftest import coextract
 
@@ -31,7 +38,7 @@ def test_the_folder_holds_a_verified_graph_and_its_tokenizer(tiny_minilm_model_d
     }
     graph = onnx.load(str(tiny_minilm_model_dir / "model.onnx"))
     assert [i.name for i in graph.graph.input] == list(INPUTS["minilm"])
-    assert [o.name for o in graph.graph.output] == list(OUTPUTS)
+    assert [o.name for o in graph.graph.output] == [*OUTPUTS, *RELATION_OUTPUTS]
     assert all(d.dim_param for i in graph.graph.input for d in i.type.tensor_type.shape.dim)  # all dynamic
     card = (tiny_minilm_model_dir / "MODEL_CARD.md").read_text()
     assert "mean of its word pieces" in card and "coextract evaluate --model" in card
@@ -108,7 +115,7 @@ def test_a_folder_that_mixes_files_is_refused(damage, tiny_minilm_model_dir, bun
 def test_a_bundle_ships_its_int8_graph_alone_only_within_0_3_dev_points(
     tiny_minilm_model_dir, tmp_path, data_dir, float_dev_f1, ships
 ):
-    from coextract.evaluation.benchmark import read_dataset
+    from coextract.evaluation.evaluate import Benchmark
     from coextract.runtime.model_folder import read_meta
     from coextract.training.int8 import ship_int8_alone
 
@@ -117,7 +124,7 @@ def test_a_bundle_ships_its_int8_graph_alone_only_within_0_3_dev_points(
     if float_dev_f1 is not None:  # as if the float graph had scored far above what int8 can
         meta["onnx_scores"]["dev"]["aspect"]["f1"] = float_dev_f1
     scores = meta["onnx_scores"]
-    meta = ship_int8_alone(folder, tmp_path / "run", meta, read_dataset(data_dir, "res14"))
+    meta = ship_int8_alone(folder, tmp_path / "run", meta, Benchmark.read(data_dir, "res14"))
     assert not (folder / "model.int8.onnx").exists() and set(meta["files_sha256"]) == {
         "model.onnx",
         "tokenizer.json",

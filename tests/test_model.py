@@ -41,7 +41,8 @@ def run(model, sentences):
 
 def test_shapes_and_attention_sums_to_one():
     model = tiny_model(n_layers=3)
-    aspect, opinion, attentions = run(model, SENTENCES)
+    aspect, opinion, attentions, sentiments, pairs = run(model, SENTENCES)
+    assert sentiments is None and pairs is None  # no relation heads unless asked for
     assert aspect.shape == opinion.shape == (4, 10, 3)
     assert attentions.shape == (4, 2, 3, 10)
     assert torch.allclose(attentions.sum(-1), torch.ones(4, 2, 3))
@@ -49,15 +50,63 @@ def test_shapes_and_attention_sums_to_one():
 
 
 @pytest.mark.parametrize("bidirectional", [True, False])
-def test_prediction_does_not_depend_on_the_batch(bidirectional):
-    model = tiny_model(bidirectional=bidirectional)
+@pytest.mark.parametrize("relations", [True, False])
+def test_prediction_does_not_depend_on_the_batch(bidirectional, relations):
+    model = tiny_model(bidirectional=bidirectional, relations=relations, pair_dim=4, max_distance=2)
     batched = run(model, SENTENCES)
     for i, sentence in enumerate(SENTENCES):
         alone = run(model, [sentence])
         n = len(sentence)
-        for together, single in zip(batched, alone, strict=True):
-            together = together[i, ..., :n] if together.dim() == 4 else together[i, :n]
-            assert torch.allclose(together, single[0], atol=1e-6)
+        assert torch.allclose(batched.attentions[i, ..., :n], alone.attentions[0], atol=1e-6)
+        assert torch.allclose(batched.aspect_logits[i, :n], alone.aspect_logits[0], atol=1e-6)
+        assert torch.allclose(batched.opinion_logits[i, :n], alone.opinion_logits[0], atol=1e-6)
+        if relations:
+            assert torch.allclose(batched.sentiment_logits[i, :n], alone.sentiment_logits[0], atol=1e-6)
+            assert torch.allclose(batched.pair_logits[i, :n, :n], alone.pair_logits[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("states", ["coupled", "encoder"])
+def test_relation_heads_give_a_sentiment_per_word_and_a_grid_per_word_pair(states):
+    model = tiny_model(relations=True, relation_states=states, pair_dim=4, max_distance=2)
+    outputs = run(model, SENTENCES)
+    assert outputs.sentiment_logits.shape == (4, 10, 3) and outputs.pair_logits.shape == (4, 10, 10, 4)
+    read = model.relations.aspect_projection.in_features
+    assert read == (10 + 2 * 8 if states == "coupled" else 10)  # [h ; r^a ; r^p] or h (d = 10, dr = 8)
+
+
+def test_relation_states_are_named():
+    with pytest.raises(ValueError, match="relation_states is one of"):
+        tiny_model(relations=True, relation_states="attention")
+
+
+def test_distant_words_share_one_distance_bias():
+    model = tiny_model(relations=True, pair_dim=4, max_distance=2)
+    with torch.no_grad():
+        model.relations.distance.weight.copy_(
+            torch.arange(5.0).unsqueeze(1).repeat(1, 4)
+        )  # bias = offset + 2
+        model.relations.biaffine.zero_()
+        model.relations.aspect_projection.weight.zero_()
+        model.relations.opinion_projection.weight.zero_()
+        model.relations.aspect_projection.bias.zero_()
+        model.relations.opinion_projection.bias.zero_()
+        model.relations.linear.bias.zero_()
+    grid = run(model, SENTENCES[2:3]).pair_logits[0, ..., 0]  # (T, T): the distance bias alone
+    assert grid[0, 1] == 3 and grid[1, 0] == 1 and grid[0, 9] == 4 and grid[9, 0] == 0 and grid[4, 4] == 2
+
+
+def test_the_loss_learns_relations_only_where_targets_are_known():
+    model = tiny_model(relations=True, pair_dim=4, max_distance=2).train()
+    batch = SENTENCES[:2]
+    outputs = run(model, batch)
+    mask = torch.tensor([[True] * 4, [True] * 3 + [False]])
+    tags = torch.zeros(2, 4, dtype=torch.long)
+    unknown = torch.full((2, 4), -100), torch.full((2, 4, 4), -100)
+    plain = model.loss(outputs, tags, tags, mask)
+    assert torch.equal(model.loss(outputs, tags, tags, mask, *unknown), plain)  # nothing known: tags only
+    sentiments, pairs = unknown[0].clone(), unknown[1].clone()
+    sentiments[0, 1], pairs[0, 1, 3] = 0, 1
+    assert model.loss(outputs, tags, tags, mask, sentiments, pairs) > plain
 
 
 def test_frozen_embeddings_are_not_trained():

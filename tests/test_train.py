@@ -2,6 +2,7 @@
 
 import json
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from coextract.evaluation.benchmark import read_dataset  # noqa: E402
+from coextract.evaluation.evaluate import Benchmark  # noqa: E402
 from coextract.training.checkpoint import load_run  # noqa: E402
 from coextract.training.train import evaluate_model  # noqa: E402
 from tests.conftest import coextract, tiny_config  # noqa: E402
@@ -17,10 +19,12 @@ from tests.conftest import coextract, tiny_config  # noqa: E402
 def test_loss_falls_and_training_f1_rises(tiny_run, data_dir):
     run_dir, metrics = tiny_run
     losses = [epoch["loss"] for epoch in metrics["history"]]
-    assert losses[-1] < 0.6 * losses[0]
+    assert losses[-1] < 0.8 * losses[0]  # tags, sentiments and pairs together (the heads learn slower)
     model, featurizer, _ = load_run(run_dir)
-    train_slice = read_dataset(data_dir, "res14")["train"][:300]
-    scores = evaluate_model(model, featurizer, train_slice)
+    benchmark = Benchmark.read(data_dir, "res14")
+    benchmark = replace(benchmark, examples={"train": benchmark.examples["train"][:300]},
+                        relations={"train": benchmark.relations["train"][:300]})  # fmt: skip
+    scores = evaluate_model(model, featurizer, benchmark, "train")
     # Chance (random B/I/O) scores near 0 on exact spans; a learning model does far better.
     assert scores["aspect"]["f1"] > 0.4 and scores["opinion"]["f1"] > 0.4
 
@@ -64,19 +68,20 @@ def test_averaged_weights_are_kept_only_when_dev_prefers_them(data_dir):
     from coextract.training.train import keep_best_or_average
     from tests.conftest import TINY_MODEL
 
-    dev = read_dataset(data_dir, "res14")["dev"][:50]
+    benchmark = Benchmark.read(data_dir, "res14")
+    benchmark = replace(benchmark, examples={"dev": benchmark.examples["dev"][:50]})
     vocabulary = read_vocabulary(data_dir, "res14")
     featurizer = Featurizer(vocabulary, TINY_MODEL["n_buckets"])
     model = CMLA(CMLAConfig(vocab_size=len(vocabulary), **TINY_MODEL))
     states = [{k: v.clone() for k, v in CMLA(model.config).state_dict().items()} for _ in range(3)]
     # Claimed dev scores no model can reach (2.0 = F1 1 + 1): the average cannot beat epoch 7.
     kept = keep_best_or_average(model, [(2.0, 7, states[0]), (1.9, 3, states[1]), (1.8, 9, states[2])],
-                                featurizer, dev, log=sys.stderr)  # fmt: skip
+                                featurizer, benchmark, log=sys.stderr)  # fmt: skip
     assert kept == [7]
     assert all(torch.equal(v, states[0][k]) for k, v in model.state_dict().items())
     # Claimed scores below anything (-1): the average is kept.
     kept = keep_best_or_average(
-        model, [(-1.0, 7, states[0]), (-1.0, 3, states[1])], featurizer, dev, log=sys.stderr
+        model, [(-1.0, 7, states[0]), (-1.0, 3, states[1])], featurizer, benchmark, log=sys.stderr
     )
     assert kept == [3, 7]
     mean = (states[0]["coupled.tensors"] + states[1]["coupled.tensors"]) / 2
@@ -206,7 +211,7 @@ def test_training_on_a_gpu_that_is_not_there_is_refused_up_front(data_dir, tmp_p
 
 def test_soft_targets_that_are_one_hot_give_the_gold_loss():
     from coextract.training.distill import soft_loss
-    from coextract.training.model import CMLA
+    from coextract.training.model import CMLA, Outputs
 
     torch.manual_seed(0)
     aspect_logits, opinion_logits = torch.randn(2, 4, 3), torch.randn(2, 4, 3)
@@ -216,7 +221,7 @@ def test_soft_targets_that_are_one_hot_give_the_gold_loss():
     )
     mask = torch.tensor([[True] * 4, [True, True, True, False]])
     one_hot = torch.stack([torch.eye(3)[aspect_tags], torch.eye(3)[opinion_tags]], dim=1)  # (B, 2, T, 3)
-    gold = CMLA.loss(aspect_logits, opinion_logits, aspect_tags, opinion_tags, mask)
+    gold = CMLA.loss(Outputs(aspect_logits, opinion_logits, None), aspect_tags, opinion_tags, mask)
     assert torch.allclose(soft_loss(aspect_logits, opinion_logits, one_hot, mask), gold)
 
 

@@ -35,6 +35,12 @@ TRAIN_FLAGS = [
         "distil: also learn a teacher model's probabilities (a model folder or bundled name)",
     ),
     ("distill_weight", float, "with --soft-targets: the teacher's share of the loss (default 0.5)"),
+    (
+        "relations",
+        argparse.BooleanOptionalAction,
+        "also learn each aspect's sentiment and which opinion goes with which aspect (default: on where "
+        "aste-v2 holds the dataset; --no-relations: terms only)",
+    ),
 ]
 MODEL_FLAGS = [
     ("hidden_dim", int, "encoder GRU size per direction"),
@@ -52,6 +58,18 @@ MODEL_FLAGS = [
     ),
     ("freeze_embeddings", argparse.BooleanOptionalAction, "keep the pre-trained word vectors fixed"),
     ("word_pooling", str, "MiniLM tier: a word's state is its 'first' piece's or the 'mean' of its pieces'"),
+    (
+        "relation_states",
+        str,
+        "what the sentiment and pair heads read: 'coupled' [h; r^a; r^p] or 'encoder' h",
+    ),
+    ("pair_dim", int, "width of the pair grid's aspect and opinion projections"),
+    (
+        "relation_gradients",
+        argparse.BooleanOptionalAction,
+        "the sentiment and pair losses also train the states the heads read (--no-relation-gradients: "
+        "the heads learn on top, the tagger learns as without them)",
+    ),
 ]
 
 
@@ -93,10 +111,12 @@ def cmd_train(args: argparse.Namespace) -> None:
             setattr(config, field, getattr(args, field))
     config.model.update({field: getattr(args, field) for field, _, _ in MODEL_FLAGS if hasattr(args, field)})
     metrics = train(config, args.data_dir or default_data_dir(), output)
+    test = "  ".join(f"{name} {100 * score['f1']:.2f}" for name, score in metrics["test"].items())
+    triplets = metrics.get("aste_test")
+    on_aste = f"; aste-v2 test triplet F1 {100 * triplets['triplet']['f1']:.2f}" if triplets else ""
     print(
-        f"best epoch {metrics['best_epoch']}: test F1 aspect {100 * metrics['test']['aspect']['f1']:.2f}"
-        f"  opinion {100 * metrics['test']['opinion']['f1']:.2f}  ({metrics['train_seconds']:.0f}s)"
-        f"; saved to {output}",
+        f"best epoch {metrics['best_epoch']}: test F1 {test}{on_aste}  ({metrics['train_seconds']:.0f}s); "
+        f"saved to {output}",
         file=sys.stderr,
     )
 

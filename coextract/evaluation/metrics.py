@@ -11,7 +11,10 @@ end-to-end "ABSA F1" of aspects with their sentiment.
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 
+from coextract.evaluation.triplets import Relations, Triplet
 from coextract.runtime.decoding import tags_to_spans
+from coextract.runtime.predict import SentencePrediction
+from coextract.runtime.relations import linked_pairs, span_sentiments
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,52 @@ def score_predictions(examples, predictions) -> dict[str, SpanScore]:
             (tags_to_spans(p.opinion_tags) for p in predictions),
         ),
     }
+
+
+def predicted_relations(prediction: SentencePrediction) -> tuple[list[tuple], list[tuple]]:
+    """A prediction's aspects as (start, end, sentiment) and its pairs as (aspect, opinion, sentiment),
+    decoded as the runtime decodes them (`runtime.relations`)."""
+    aspects, opinions = tags_to_spans(prediction.aspect_tags), tags_to_spans(prediction.opinion_tags)
+    sentiments = span_sentiments(prediction.sentiment_probs, aspects)
+    pairs = linked_pairs(prediction.pair_probs, aspects, opinions)
+    return (
+        [(start, end, label) for (start, end), (label, _) in zip(aspects, sentiments, strict=True)],
+        [(aspects[a], opinions[o], label) for a, o, label, _ in pairs],
+    )
+
+
+def triplet_scores(
+    gold: Iterable[Sequence[Triplet]], pred: Iterable[Sequence[tuple]]
+) -> dict[str, SpanScore]:
+    """Pair scores (both spans exact) and triplet scores (and the sentiment) of predicted
+    (aspect, opinion, sentiment) tuples, one list per sentence, as ASTE papers count them."""
+    gold, pred = [list(g) for g in gold], [list(p) for p in pred]
+    return {
+        "pair": span_scores(
+            [[(t.aspect, t.opinion) for t in g] for g in gold], [[p[:2] for p in ps] for ps in pred]
+        ),
+        "triplet": span_scores(
+            [[(t.aspect, t.opinion, t.sentiment) for t in g] for g in gold],
+            [[tuple(p) for p in ps] for ps in pred],
+        ),
+    }
+
+
+def relation_scores(
+    relations: Sequence[Relations], predictions: Sequence[SentencePrediction]
+) -> dict[str, SpanScore]:
+    """ABSA F1 over every sentence; pair and triplet scores over the sentences aste-v2 annotates (none
+    where it annotates none of them)."""
+    decoded = [predicted_relations(p) for p in predictions]
+    scores = {
+        "absa": absa_scores([r.aspect_sentiments for r in relations], [aspects for aspects, _ in decoded])
+    }
+    annotated = [i for i, sentence in enumerate(relations) if sentence.triplets is not None]
+    if annotated:
+        scores |= triplet_scores(
+            [relations[i].triplets for i in annotated], [decoded[i][1] for i in annotated]
+        )
+    return scores
 
 
 def scores_by_group(

@@ -144,6 +144,11 @@ ASTE_NAMES = {"res14": "14res", "lap14": "14lap", "res15": "15res"}  # absa/ nam
 ASTE_SOURCES = {"train": ("train", "dev"), "dev": ("train", "dev"), "test": ("test",)}  # never a test leak
 
 
+def aste_dir(data_dir: Path | str, dataset: str) -> Path:
+    """aste-v2's folder of an absa/ dataset (res14 -> aste-v2/14res), beside the absa/ `data_dir`."""
+    return Path(data_dir).parent / "aste-v2" / ASTE_NAMES.get(dataset, dataset)
+
+
 @dataclass(frozen=True)
 class Relations:
     """What the data says of one absa/ sentence beyond its terms: who thinks what of which aspect."""
@@ -158,16 +163,17 @@ def read_relations(data_dir: Path | str, dataset: str, examples: dict) -> dict[s
 
     An absa/ train or dev sentence takes triplets only from aste-v2 train or dev, a test sentence
     only from aste-v2 test (ASTE_SOURCES), so no test pair can reach training. `data_dir` is the
-    absa/ folder; aste-v2/ is beside it.
+    absa/ folder; aste-v2/ is beside it (without it, every sentence's triplets are None).
     """
-    root, aste = Path(data_dir), Path(data_dir).parent / "aste-v2" / ASTE_NAMES[dataset]
-    files = {split: read_triplets(aste / f"{split}_triplets.txt") for split in ("train", "dev", "test")}
+    root, aste = Path(data_dir), aste_dir(data_dir, dataset)
+    names = {source for split in examples for source in ASTE_SOURCES[split]} if aste.is_dir() else ()
+    files = {name: read_triplets(aste / f"{name}_triplets.txt") for name in names}
     relations = {}
     for split, split_examples in examples.items():
         sentiments = aspect_sentiments(
             [e.aspect_tags for e in split_examples], root / dataset / split / "target_polarity.txt"
         )
-        found = {review_key(e.tokens): e for source in ASTE_SOURCES[split] for e in files[source]}
+        found = {review_key(e.tokens): e for source in ASTE_SOURCES[split] for e in files.get(source, ())}
         relations[split] = [
             Relations(tuple(s), moved_triplets(found.get(review_key(e.tokens)), e.tokens))
             for e, s in zip(split_examples, sentiments, strict=True)

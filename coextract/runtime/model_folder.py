@@ -39,11 +39,17 @@ INPUTS = {  # the graph's inputs, by tier
     "minilm": ("piece_ids", "piece_mask", "word_starts", "mask"),
 }
 OUTPUTS = ("aspect_probs", "opinion_probs", "aspect_attention", "opinion_attention")
+RELATION_OUTPUTS = ("sentiment_probs", "pair_probs")  # after OUTPUTS, from a model with relation heads
 
 
 def tier(meta: dict) -> str:
     """The tier of a model folder's meta.json ("fast" where it says none: exported before the MiniLM tier)."""
     return meta.get("tier", "fast")
+
+
+def gives_relations(meta: dict) -> bool:
+    """Whether a model folder's graph has relation heads (sentiments and pairs; `RELATION_OUTPUTS`)."""
+    return bool(meta.get("model", {}).get("relations"))
 
 
 def vocabulary_hash(vocabulary: Sequence[str]) -> str:
@@ -155,7 +161,7 @@ def open_model(model_dir: Path, quantized: bool = False) -> tuple[dict, ort.Infe
         )
     for checked in [path, *(model_dir / name for name in recorded_files(meta) if name != path.name)]:
         check_recorded(checked, meta_path, meta)
-    session = open_session(path, INPUTS[tier(meta)])
+    session = open_session(path, INPUTS[tier(meta)], gives_relations(meta))
     check_facts(session.get_modelmeta().custom_metadata_map, path, meta_path, meta)
     return meta, session
 
@@ -205,7 +211,7 @@ def check_recorded(path: Path, meta_path: Path, meta: dict) -> None:
         )
 
 
-def open_session(path: Path, inputs: tuple[str, ...]) -> ort.InferenceSession:
+def open_session(path: Path, inputs: tuple[str, ...], relations: bool) -> ort.InferenceSession:
     """A one-thread session; `Tagger` gets its parallelism by running several at once."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -217,9 +223,12 @@ def open_session(path: Path, inputs: tuple[str, ...]) -> ort.InferenceSession:
         raise CoextractError(
             f"{path}: cannot be loaded as an ONNX model ({type(err).__name__}: {err})"
         ) from None
-    names = tuple(o.name for o in session.get_outputs())
-    if names != OUTPUTS:
-        raise CoextractError(f"{path}: outputs {names} are not a coextract model's {OUTPUTS}")
+    names, expected = (
+        tuple(o.name for o in session.get_outputs()),
+        (*OUTPUTS, *(RELATION_OUTPUTS if relations else ())),
+    )
+    if names != expected:
+        raise CoextractError(f"{path}: outputs {names} are not {expected}, the ones meta.json's model gives")
     if tuple(i.name for i in session.get_inputs()) != inputs:
         raise CoextractError(f"{path}: inputs are not {inputs}, the ones meta.json's tier reads")
     return session

@@ -1,7 +1,9 @@
 """Run any backend over many sentences and turn its probabilities into tags.
 
 A backend is a function from a `Batch` to per-token probabilities (aspect and
-opinion, (B, T, 3) each) and attention weights ((B, 2, L, T)). Torch during
+opinion, (B, T, 3) each) and attention weights ((B, 2, L, T)), and, from a model
+with relation heads, sentiment probabilities (B, T, 3) and the pair grid
+(B, T, T, 4) (`relations`). Torch during
 training and onnxruntime when deployed are both used through this module, so
 batching, un-padding and BIO decoding are written once. Imports no torch.
 """
@@ -15,7 +17,7 @@ from coextract.runtime.decoding import best_tags_batch
 from coextract.runtime.features import Batch, Featurizer
 from coextract.runtime.sizes import PIPE_BATCH, TOKENS_PER_ROW
 
-Backend = Callable[[Batch], tuple[np.ndarray, np.ndarray, np.ndarray]]
+Backend = Callable[[Batch], tuple[np.ndarray, ...]]
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class SentencePrediction:
     attentions: np.ndarray  # (2, L, T): aspect side, opinion side
     aspect_tags: list[int]  # decoded with `tagging.best_tags`
     opinion_tags: list[int]
+    sentiment_probs: np.ndarray | None = None  # (T, 3) over relations.SENTIMENTS; None: no relation heads
+    pair_probs: np.ndarray | None = None  # (T, T, 4): aspect word, opinion word; none + SENTIMENTS
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
@@ -52,7 +56,7 @@ def predict_sentences(
     results: list[SentencePrediction | None] = [None] * len(sentences)
     for indices in length_sorted_batches([len(s) for s in sentences], batch_size):
         batch = featurizer.batch([sentences[i] for i in indices])
-        aspect_probs, opinion_probs, attentions = backend(batch)
+        aspect_probs, opinion_probs, attentions, *relations = backend(batch)
         lengths = [len(sentences[i]) for i in indices]
         aspect_tags = best_tags_batch(aspect_probs, lengths)
         opinion_tags = best_tags_batch(opinion_probs, lengths)
@@ -63,5 +67,6 @@ def predict_sentences(
                 attentions[row, :, :, :n],
                 aspect_tags[row],
                 opinion_tags[row],
+                *((relations[0][row, :n], relations[1][row, :n, :n]) if relations else ()),
             )
     return results

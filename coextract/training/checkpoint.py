@@ -37,18 +37,17 @@ def to_tensors(batch: Batch | PieceBatch, device: torch.device | str = "cpu") ->
 
 def torch_backend(model: CMLA) -> Backend:
     """Wrap a model as a `predict.Backend`: eval mode, no gradients, probabilities (as numpy arrays,
-    wherever the model lives)."""
+    wherever the model lives), the relation heads' too where it has them."""
     device = next(model.parameters()).device
 
     def run(batch: Batch):
         model.eval()
         with torch.inference_mode():
-            aspect_logits, opinion_logits, attentions = model(**to_tensors(batch, device))
-        return (
-            aspect_logits.softmax(-1).cpu().numpy(),
-            opinion_logits.softmax(-1).cpu().numpy(),
-            attentions.cpu().numpy(),
-        )
+            outputs = model(**to_tensors(batch, device))
+        probs = [outputs.aspect_logits.softmax(-1), outputs.opinion_logits.softmax(-1), outputs.attentions]
+        if outputs.pair_logits is not None:
+            probs += [outputs.sentiment_logits.softmax(-1), outputs.pair_logits.softmax(-1)]
+        return tuple(p.cpu().numpy() for p in probs)
 
     return run
 

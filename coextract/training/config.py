@@ -25,6 +25,7 @@ class TrainConfig:
     soft_targets: str = ""  # a teacher model (folder or bundled name) to distill from; "" = gold tags only
     distill_weight: float = 0.5  # with soft_targets: the teacher's share of the loss
     device: str = "cpu"  # where to train: "cpu", or "cuda" for a GPU (same steps, other rounding)
+    relations: bool = True  # also learn aspect sentiments and pairs, where aste-v2 holds the dataset
 
 
 # Settings that dev F1 preferred over the TrainConfig and CMLAConfig defaults, per

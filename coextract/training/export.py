@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from coextract.errors import CoextractError
-from coextract.evaluation.benchmark import read_dataset
-from coextract.evaluation.metrics import score_predictions
+from coextract.evaluation.evaluate import Benchmark, benchmark_scores
 from coextract.runtime.decoding import DECODING, TAG_NAMES
 from coextract.runtime.features import SUBWORD_FEATURES
 from coextract.runtime.model_folder import FORMAT, LICENSE, TOKENIZER, file_sha256, tier, vocabulary_hash
@@ -45,14 +44,18 @@ MAX_PROB_DIFF = 1e-4
 
 
 def compare(torch_predictions, onnx_predictions) -> dict:
-    """Largest probability difference and number of differing tags, over all sentences."""
+    """Largest probability difference and number of differing tags, over all sentences: of the tags, the
+    attention, and the sentiments and pair grid where the model has them (an argmax differing there
+    counts as a differing tag: attention's argmax included, which is stricter than needed)."""
     max_diff, tag_mismatches = 0.0, 0
     for t, o in zip(torch_predictions, onnx_predictions, strict=True):
-        for side in ("aspect", "opinion"):
-            t_probs, o_probs = getattr(t, f"{side}_probs"), getattr(o, f"{side}_probs")
-            max_diff = max(max_diff, float(np.abs(t_probs - o_probs).max()))
-            tag_mismatches += int((t_probs.argmax(-1) != o_probs.argmax(-1)).sum())
-        max_diff = max(max_diff, float(np.abs(t.attentions - o.attentions).max()))
+        for name in ("aspect_probs", "opinion_probs", "attentions", "sentiment_probs", "pair_probs"):
+            t_probs, o_probs = getattr(t, name), getattr(o, name)
+            if (t_probs is None) != (o_probs is None):
+                raise CoextractError(f"the exported graph {'lacks' if o_probs is None else 'adds'} {name}")
+            if t_probs is not None:
+                max_diff = max(max_diff, float(np.abs(t_probs - o_probs).max()))
+                tag_mismatches += int((t_probs.argmax(-1) != o_probs.argmax(-1)).sum())
     return {"max_prob_diff": max_diff, "tag_mismatches": tag_mismatches}
 
 
@@ -66,7 +69,7 @@ def export_run(
     """
     run_dir, output = Path(run_dir), Path(output)
     model, featurizer, run_config = load_run(run_dir)
-    splits = read_dataset(data_dir, run_config["dataset"])
+    benchmark = Benchmark.read(data_dir, run_config["dataset"])
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))  # same file system
     staging.chmod(0o755)
@@ -85,10 +88,13 @@ def export_run(
                 meta["encoder_license"] = license_name((staging / LICENSE).read_text(errors="replace"))
         seal(staging / "model.onnx", meta)
         onnx_tagger = Tagger(staging)
-        meta["verification"] = verify(model, featurizer, onnx_tagger, splits["dev"], run_dir, half_weights)
-        score_onnx(onnx_tagger, splits, meta)
+        dev = benchmark.examples["dev"]
+        meta["verification"] = verify(model, featurizer, onnx_tagger, dev, run_dir, half_weights)
+        meta["onnx_scores"] = benchmark_scores(
+            onnx_tagger.backend, featurizer, benchmark, onnx_tagger.relations
+        )
         if quantized:
-            meta["int8"] = quantize(staging, meta, onnx_tagger, splits)
+            meta["int8"] = quantize(staging, meta, onnx_tagger, benchmark)
         if "vocabulary" in meta:
             meta["vocabulary"] = meta.pop("vocabulary")  # keep the long list last, for people reading it
         (staging / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
@@ -154,16 +160,3 @@ def verify(model: CMLA, featurizer, onnx_tagger: Tagger, dev: list, run_dir: Pat
             f"largest probability difference {verification['max_prob_diff']:.2e} (limit {MAX_PROB_DIFF})"
         )
     return verification
-
-
-def score_onnx(onnx_tagger: Tagger, splits: dict, meta: dict) -> None:
-    """Score dev and test through onnxruntime into `meta["onnx_scores"]`."""
-    meta["onnx_scores"] = {
-        split: {
-            side: score.to_dict()
-            for side, score in score_predictions(
-                splits[split], onnx_tagger.predict([e.tokens for e in splits[split]])
-            ).items()
-        }
-        for split in ("dev", "test")
-    }

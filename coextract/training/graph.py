@@ -5,7 +5,8 @@ the fast tier reads word_ids (B, T), subword_ids (B, T, S) and mask (B, T); the
 MiniLM tier reads piece_ids (B, P), piece_mask (B, P), word_starts (B, T) and
 mask (B, T), the encoder inside the graph. Both give aspect_probs and
 opinion_probs (B, T, 3) and each layer's attention, aspect_attention and
-opinion_attention (B, L, T).
+opinion_attention (B, L, T); a model with relation heads also sentiment_probs
+(B, T, 3) and pair_probs (B, T, T, 4).
 """
 
 import json
@@ -19,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from coextract.runtime.model_folder import INPUTS, OUTPUTS, SEAL, file_sha256, graph_facts
+from coextract.runtime.model_folder import INPUTS, OUTPUTS, RELATION_OUTPUTS, SEAL, file_sha256, graph_facts
 from coextract.training.minilm import MiniLMCMLA
 from coextract.training.model import CMLA
 
@@ -35,8 +36,16 @@ class Deployed(nn.Module):
         self.model = model
 
     def forward(self, *inputs):
-        aspect_logits, opinion_logits, attentions = self.model(*inputs)
-        return aspect_logits.softmax(-1), opinion_logits.softmax(-1), attentions[:, 0], attentions[:, 1]
+        out = self.model(*inputs)
+        probs = (
+            out.aspect_logits.softmax(-1),
+            out.opinion_logits.softmax(-1),
+            out.attentions[:, 0],
+            out.attentions[:, 1],
+        )
+        if out.pair_logits is None:
+            return probs
+        return *probs, out.sentiment_logits.softmax(-1), out.pair_logits.softmax(-1)
 
 
 def example_inputs(model: CMLA | MiniLMCMLA) -> tuple[torch.Tensor, ...]:
@@ -52,9 +61,12 @@ def example_inputs(model: CMLA | MiniLMCMLA) -> tuple[torch.Tensor, ...]:
 def export_onnx(model: CMLA | MiniLMCMLA, path: Path) -> None:
     """Trace `model` into an ONNX file at `path`, batch and lengths left free."""
     inputs = INPUTS["minilm" if isinstance(model, MiniLMCMLA) else "fast"]
+    outputs = (*OUTPUTS, *(RELATION_OUTPUTS if hasattr(model, "relations") else ()))
     axes = {name: {0: "batch", 1: "pieces" if name.startswith("piece") else "tokens"} for name in inputs}
-    axes.update({name: {0: "batch", 1: "tokens"} for name in OUTPUTS[:2]})
+    axes.update({name: {0: "batch", 1: "tokens"} for name in (*OUTPUTS[:2], "sentiment_probs")})
     axes.update({name: {0: "batch", 2: "tokens"} for name in OUTPUTS[2:]})
+    axes["pair_probs"] = {0: "batch", 1: "tokens", 2: "tokens"}
+    axes = {name: axes[name] for name in (*inputs, *outputs)}
     with warnings.catch_warnings(), without_shape_inference_notes():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
         torch.onnx.export(
@@ -62,7 +74,7 @@ def export_onnx(model: CMLA | MiniLMCMLA, path: Path) -> None:
             example_inputs(model),
             str(path),
             input_names=list(inputs),
-            output_names=list(OUTPUTS),
+            output_names=list(outputs),
             dynamic_axes=axes,
             opset_version=OPSET,
             dynamo=False,

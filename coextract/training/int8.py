@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coextract.evaluation.metrics import score_predictions
+from coextract.evaluation.evaluate import SCORED_SPLITS, Benchmark, benchmark_scores
 from coextract.runtime.tagger import Tagger
 from coextract.training.graph import seal
 from coextract.training.model_card import MAX_INT8_F1_LOSS, MIN_INT8_SPEEDUP, model_card
@@ -41,36 +41,29 @@ def int8_pays(f1_loss: float, speedup: float) -> bool:
     return f1_loss <= MAX_INT8_F1_LOSS and speedup >= MIN_INT8_SPEEDUP
 
 
-def measure_int8(model_dir: Path, meta: dict, fp32: Tagger, splits: dict) -> dict:
+def measure_int8(model_dir: Path, meta: dict, fp32: Tagger, benchmark: Benchmark) -> dict:
     """Write model.int8.onnx beside `fp32`'s graph (whose dev scores are meta["onnx_scores"]["dev"]) and
-    measure it: dev and test scores, its largest dev F1 loss, its speed against fp32 on dev, its size."""
+    measure it: its scores (`benchmark_scores`), its largest dev F1 loss (over every score: terms, and
+    ABSA, pairs and triplets where the model gives them), its speed against fp32 on dev, its size."""
     int8_path = add_int8(model_dir, meta)
     int8 = Tagger(model_dir, quantized=True)
-    scores = {
-        split: score_predictions(splits[split], int8.predict([e.tokens for e in splits[split]]))
-        for split in ("dev", "test")
-    }
+    scores = benchmark_scores(int8.backend, int8.featurizer, benchmark, int8.relations)
     fp32_dev = meta["onnx_scores"]["dev"]
-    dev_sentences = [e.tokens for e in splits["dev"]]
+    dev_sentences = [e.tokens for e in benchmark.examples["dev"]]
     return {
         "measured_on": "dev",
         "scheme": SCHEME,
-        **{
-            split: {side: s.to_dict() for side, s in split_scores.items()}
-            for split, split_scores in scores.items()
-        },
-        "largest_f1_loss": max(
-            fp32_dev[side]["f1"] - scores["dev"][side].f1 for side in ("aspect", "opinion")
-        ),
+        **scores,
+        "largest_f1_loss": max(fp32_dev[name]["f1"] - scores["dev"][name]["f1"] for name in fp32_dev),
         "speedup_vs_fp32": seconds_to_tag(fp32, dev_sentences) / seconds_to_tag(int8, dev_sentences),
         "size_bytes": int8_path.stat().st_size,
     }
 
 
-def quantize(model_dir: Path, meta: dict, fp32: Tagger, splits: dict) -> dict:
+def quantize(model_dir: Path, meta: dict, fp32: Tagger, benchmark: Benchmark) -> dict:
     """`measure_int8`, then delete model.int8.onnx again unless it pays on dev (`int8_pays`): beside the
     float graph it is worth its bytes only where it is faster. Returns the figures for meta["int8"]."""
-    figures = measure_int8(model_dir, meta, fp32, splits)
+    figures = measure_int8(model_dir, meta, fp32, benchmark)
     figures["shipped"] = int8_pays(figures["largest_f1_loss"], figures["speedup_vs_fp32"])
     if not figures["shipped"]:
         drop_int8(model_dir, meta)
@@ -90,7 +83,7 @@ def add_int8(model_dir: Path, meta: dict) -> Path:
     return int8_path
 
 
-def ship_int8_alone(model_dir: Path, run_dir: Path, meta: dict, splits: dict) -> dict:
+def ship_int8_alone(model_dir: Path, run_dir: Path, meta: dict, benchmark: Benchmark) -> dict:
     """For a bundle, which must stay small: make the int8 graph the folder's one graph (model.onnx)
     where it stays within MAX_INT8_F1_LOSS of the float graph's dev F1, whatever its speed (it halves
     the folder; its speed is measured and stated). Elsewhere the float16-stored graph stays alone.
@@ -99,13 +92,13 @@ def ship_int8_alone(model_dir: Path, run_dir: Path, meta: dict, splits: dict) ->
     the int8 graph's; the float graph's stay beside, with the verification that compared it with
     torch. Writes meta.json and the card; returns the meta, changed.
     """
-    figures = measure_int8(model_dir, meta, Tagger(model_dir), splits)
+    figures = measure_int8(model_dir, meta, Tagger(model_dir), benchmark)
     figures["shipped"] = figures["largest_f1_loss"] <= MAX_INT8_F1_LOSS
     meta["int8"] = figures
     if figures["shipped"]:
         (model_dir / INT8).replace(model_dir / "model.onnx")
         meta["float_onnx_scores"] = meta["onnx_scores"]
-        meta["onnx_scores"] = {split: figures[split] for split in ("dev", "test")}
+        meta["onnx_scores"] = {split: figures[split] for split in SCORED_SPLITS if split in figures}
         figures["shipped_as"] = "model.onnx"
         meta["weights"] = f"int8 matrix products ({SCHEME}), the rest float16 values"
         meta["files_sha256"]["model.onnx"] = meta["files_sha256"].pop(INT8)

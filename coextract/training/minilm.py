@@ -32,6 +32,11 @@ class MiniLMConfig:
     dropout: float = 0.1
     n_tags: int = 3
     word_pooling: str = "first"  # a word's state: its "first" piece's, or the "mean" of its pieces'
+    relations: bool = False  # the sentiment and pair heads, as in the fast tier (`model.CMLAConfig`)
+    relation_states: str = "coupled"
+    pair_dim: int = 64
+    max_distance: int = 8
+    relation_gradients: bool = True
 
     def __post_init__(self) -> None:
         if self.word_pooling not in ("first", "mean"):
@@ -48,10 +53,9 @@ class MiniLMCMLA(CoupledLayers):
         self.project = nn.Linear(self.encoder.config.hidden_size, config.hidden_dim)
         self.dropout = nn.Dropout(config.dropout)
         self.add_coupled_layers(config, config.hidden_dim)
-        for module in (self.project, self.coupled, self.aspect_side, self.opinion_side):
-            module.apply(init_weights)  # the encoder keeps BERT's own initialisation or its weights
-        self.aspect_head.apply(init_weights)
-        self.opinion_head.apply(init_weights)
+        for name, module in self.named_children():
+            if name != "encoder":  # the encoder keeps BERT's own initialisation or its weights
+                module.apply(init_weights)
         self.init_coupled_layers(config.hidden_dim)
 
     @classmethod
@@ -63,7 +67,7 @@ class MiniLMCMLA(CoupledLayers):
         return model
 
     def forward(self, piece_ids, piece_mask, word_starts, mask):
-        """Returns aspect_logits (B, T, 3), opinion_logits (B, T, 3), attentions (B, 2, L, T)."""
+        """Returns the `model.Outputs` of the batch."""
         pieces = self.encoder(piece_ids, piece_mask)  # (B, P, H)
         if self.config.word_pooling == "mean":
             words = mean_of_pieces(pieces, piece_mask, word_starts, mask)  # (B, T, H)

@@ -11,7 +11,13 @@ In short, for a sentence of T tokens:
     logits^a = W^a (sum over layers of r^a)                     per-token B/I/O scores
 
 and the same for opinions (superscript p) with the prototypes swapped, for L
-layers. Changes from the paper, each kept because dev F1 said so (see
+layers. With `relations` on, two heads read the word states s = [h ; r^a ; r^p]
+(`RelationHeads`): who thinks what of which aspect.
+
+    grid_ij   = a_i^T U o_j + V [a_i ; o_j] + dist(j - i)        (T, T, 4) pair of words i, j:
+                a = relu(A s), o = relu(P s)                     none / positive / negative / neutral
+    c_i       = sum_j softmax_j(link_ij) s_j                     what word i's opinions say
+    sentiment = W_s [s_i ; c_i]                                  (T, 3) positive / negative / neutral Changes from the paper, each kept because dev F1 said so (see
 `benchmarks/README.md`): bidirectional GRUs, hashed sub-word embeddings beside
 the word vectors, n-gram convolutions before the encoder, fine-tuned pre-trained
 word vectors, mini-batches with Adam.
@@ -25,11 +31,14 @@ bottom as the maths above (in the spirit of nanoGPT's model.py).
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from coextract.runtime.relations import SENTIMENTS  # the sentiment head's classes; the grid's: none + these
 
 
 @dataclass
@@ -49,6 +58,24 @@ class CMLAConfig:
     n_layers: int = 2  # L, attention layers (prototype updates)
     dropout: float = 0.5
     n_tags: int = 3  # O, B, I
+    relations: bool = False  # the sentiment and pair heads (`RelationHeads`)
+    relation_states: str = "coupled"  # what they read: "coupled" [h ; r^a ; r^p], or "encoder" h alone
+    pair_dim: int = 64  # k, width of the aspect and opinion projections of the pair grid
+    max_distance: int = 8  # word distances j - i beyond +-this share one learned bias
+    relation_gradients: bool = True  # the relation losses also train the states the heads read
+
+
+RELATION_STATES = ("coupled", "encoder")
+
+
+class Outputs(NamedTuple):
+    """What the network computes for a padded batch of B sentences of T words."""
+
+    aspect_logits: torch.Tensor  # (B, T, 3) over O, B, I
+    opinion_logits: torch.Tensor  # (B, T, 3)
+    attentions: torch.Tensor  # (B, 2, L, T): side 0 aspects, side 1 opinions
+    sentiment_logits: torch.Tensor | None = None  # (B, T, 3) over SENTIMENTS; with `relations`
+    pair_logits: torch.Tensor | None = None  # (B, T, T, 4): aspect word i, opinion word j; none + SENTIMENTS
 
 
 class SentenceGRU(nn.Module):
@@ -155,6 +182,45 @@ class AttentionSide(nn.Module):
         return r, alpha, u_next
 
 
+class RelationHeads(nn.Module):
+    """Who thinks what of which aspect, from the word states s (B, T, D): a biaffine grid over every
+    (aspect word i, opinion word j) pair, and a sentiment per word that also reads the states of the
+    words the grid links it to (sentiment is mostly carried by opinion words, as RACL found).
+
+    An aspect's sentiment is read over its words, a pair's over the block of grid cells between
+    its two spans (`runtime.relations`). Each cell depends only on its two words and their
+    distance, so a sentence's grid never depends on its batch.
+    """
+
+    def __init__(self, state_dim: int, config) -> None:
+        super().__init__()
+        k, n_classes = config.pair_dim, 1 + len(SENTIMENTS)
+        self.max_distance = config.max_distance
+        self.aspect_projection = nn.Linear(state_dim, k)  # A
+        self.opinion_projection = nn.Linear(state_dim, k)  # P
+        self.biaffine = nn.Parameter(torch.zeros(k, n_classes * k))  # U, one (k, k) matrix per class
+        self.linear = nn.Linear(2 * k, n_classes)  # V
+        self.distance = nn.Embedding(2 * config.max_distance + 1, n_classes)  # dist
+        self.sentiment = nn.Linear(2 * state_dim, len(SENTIMENTS))  # W_s
+
+    def forward(self, s: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """s (B, T, D), mask (B, T) -> sentiment_logits (B, T, 3), pair_logits (B, T, T, 4)."""
+        a = F.relu(self.aspect_projection(s))  # (B, T, k)
+        o = F.relu(self.opinion_projection(s))  # (B, T, k)
+        batch, n_words, k = a.shape
+        a_u = (a @ self.biaffine).reshape(batch, n_words, -1, k).transpose(1, 2)  # (B, C, T, k): a_i^T U_c
+        grid = (a_u @ o.transpose(1, 2).unsqueeze(1)).permute(0, 2, 3, 1)  # (B, T, T, C): a_i^T U_c o_j
+        v_a, v_o = self.linear.weight.split(k, dim=1)  # (C, k) each
+        grid = grid + (a @ v_a.T).unsqueeze(2) + (o @ v_o.T + self.linear.bias).unsqueeze(1)
+        words = torch.arange(n_words, device=s.device)  # (T,)
+        offset = (words.unsqueeze(0) - words.unsqueeze(1)).clamp(-self.max_distance, self.max_distance)
+        grid = grid + self.distance(offset + self.max_distance)  # (B, T, T, C) + (T, T, C): j - i
+        link = torch.logsumexp(grid[..., 1:], dim=-1) - grid[..., 0]  # (B, T, T): log odds of any pair
+        weights = F.softmax(link.masked_fill(~mask.unsqueeze(1), -1e9), dim=-1)  # (B, T, T), rows sum to 1
+        context = weights @ s  # (B, T, D): c_i
+        return self.sentiment(torch.cat([s, context], dim=-1)), grid
+
+
 class CoupledLayers(nn.Module):
     """Everything above the encoder, shared by both tiers: the prototypes, L layers of coupled
     attention on both sides, and a BIO head per side. A subclass builds its encoder, then calls
@@ -170,15 +236,23 @@ class CoupledLayers(nn.Module):
         self.opinion_side = AttentionSide(config, dim)
         self.aspect_head = nn.Linear(directions * config.inner_dim, config.n_tags)
         self.opinion_head = nn.Linear(directions * config.inner_dim, config.n_tags)
+        if getattr(config, "relations", False):
+            if config.relation_states not in RELATION_STATES:
+                raise ValueError(
+                    f"relation_states is one of {RELATION_STATES}, not {config.relation_states!r}"
+                )
+            coupled = config.relation_states == "coupled"
+            self.relations = RelationHeads(
+                dim + (2 * directions * config.inner_dim if coupled else 0), config
+            )
 
     def init_coupled_layers(self, dim: int) -> None:
         nn.init.xavier_uniform_(self.coupled.tensors.view(-1, dim, dim))
         nn.init.uniform_(self.prototype_a, -1 / math.sqrt(dim), 1 / math.sqrt(dim))
         nn.init.uniform_(self.prototype_p, -1 / math.sqrt(dim), 1 / math.sqrt(dim))
 
-    def attend(self, h: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor):
-        """h (B, T, d), mask (B, T), lengths (B,) -> aspect_logits (B, T, 3), opinion_logits (B, T, 3),
-        attentions (B, 2, L, T)."""
+    def attend(self, h: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> Outputs:
+        """h (B, T, d), mask (B, T), lengths (B,) -> `Outputs`."""
         u_a = self.prototype_a.unsqueeze(0)  # (1, d): shared by all sentences, so layer 1's
         u_p = self.prototype_p.unsqueeze(0)  # tensor products are computed once, not per sentence
         r_a_sum, r_p_sum, attentions = 0, 0, []
@@ -193,17 +267,40 @@ class CoupledLayers(nn.Module):
 
         aspect_logits = self.aspect_head(self.dropout(r_a_sum))  # (B, T, 3)
         opinion_logits = self.opinion_head(self.dropout(r_p_sum))  # (B, T, 3)
-        return aspect_logits, opinion_logits, torch.stack(attentions, dim=2)  # (B, 2, L, T)
+        outputs = Outputs(aspect_logits, opinion_logits, torch.stack(attentions, dim=2))  # (B, 2, L, T)
+        if not hasattr(self, "relations"):
+            return outputs
+        coupled = self.config.relation_states == "coupled"  # h is dropped out already, by the caller
+        s = (
+            torch.cat([h, self.dropout(r_a_sum), self.dropout(r_p_sum)], dim=-1) if coupled else h
+        )  # (B, T, D)
+        if not self.config.relation_gradients:
+            s = s.detach()  # the heads read the states without changing what the tagger learns
+        sentiment_logits, pair_logits = self.relations(s, mask)  # (B, T, 3), (B, T, T, 4)
+        return outputs._replace(sentiment_logits=sentiment_logits, pair_logits=pair_logits)
 
     @staticmethod
-    def loss(aspect_logits, opinion_logits, aspect_tags, opinion_tags, mask) -> torch.Tensor:
-        """Cross-entropy of aspects plus cross-entropy of opinions, over real tokens."""
-        aspect = F.cross_entropy(aspect_logits[mask], aspect_tags[mask])
-        opinion = F.cross_entropy(opinion_logits[mask], opinion_tags[mask])
-        return aspect + opinion
+    def loss(outputs: Outputs, aspect_tags, opinion_tags, mask, sentiments=None, pairs=None) -> torch.Tensor:
+        """Cross-entropy of aspects plus cross-entropy of opinions, over real tokens; with relations,
+        plus the cross-entropies of the aspect words' sentiments (B, T) and of the grid's cells
+        (B, T, T), where their targets are not -100 (`training.relations`)."""
+        aspect = F.cross_entropy(outputs.aspect_logits[mask], aspect_tags[mask])
+        opinion = F.cross_entropy(outputs.opinion_logits[mask], opinion_tags[mask])
+        if sentiments is None:
+            return aspect + opinion
+        sentiment = labelled_cross_entropy(outputs.sentiment_logits.flatten(0, 1), sentiments.flatten())
+        pair = labelled_cross_entropy(outputs.pair_logits.flatten(0, 2), pairs.flatten())
+        return aspect + opinion + sentiment + pair
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+
+def labelled_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the rows whose target is not -100; 0 where none is (a batch whose
+    sentences have no aspect, or none that aste-v2 annotates)."""
+    labelled = targets != -100
+    return F.cross_entropy(logits[labelled], targets[labelled]) if labelled.any() else logits.sum() * 0
 
 
 def init_weights(module: nn.Module) -> None:

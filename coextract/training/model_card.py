@@ -7,7 +7,8 @@ cannot say what the model folder does not hold. Imports no torch.
 from importlib import resources
 from pathlib import Path
 
-from coextract.runtime.model_folder import tier
+from coextract.evaluation.triplets import ASTE_NAMES
+from coextract.runtime.model_folder import gives_relations, tier
 
 MAX_INT8_F1_LOSS = 0.003  # 0.3 dev F1 points
 EARLIER_INT8_F1_LOSS = 0.005  # the rule of exports before the MiniLM tier: 0.5 points on test
@@ -165,13 +166,37 @@ def int8_verdict(meta: dict) -> str:
     )
 
 
+RELATION_ROWS = {  # row name: (where its test scores are, their key); dev's are under the key in dev
+    "aspect + sentiment (ABSA F1)": ("test", "absa"),
+    "pair (aste-v2 test file)": ("aste_test", "pair"),
+    "triplet (aste-v2 test file)": ("aste_test", "triplet"),
+}
+
+
 def score_rows(meta: dict) -> str:
-    test, dev = meta["onnx_scores"]["test"], meta["onnx_scores"]["dev"]
+    """Test precision, recall, F1 and dev F1 of the terms, and of the relations where the model gives them
+    (pairs and triplets on aste-v2's own test file; their dev F1 on the absa/ dev sentences aste-v2
+    annotates)."""
+    scores = meta["onnx_scores"]
+    rows = [(side, scores["test"][side], scores["dev"][side]) for side in ("aspect", "opinion")]
+    rows += [(name, scores[test][key], scores["dev"][key]) for name, (test, key) in RELATION_ROWS.items()
+             if key in scores.get(test, {})]  # fmt: skip
     return "\n".join(
-        f"| {side} | {100 * test[side]['precision']:.2f} | {100 * test[side]['recall']:.2f} "
-        f"| {100 * test[side]['f1']:.2f} | {100 * dev[side]['f1']:.2f} |"
-        for side in ("aspect", "opinion")
+        f"| {name} | {100 * test['precision']:.2f} | {100 * test['recall']:.2f} "
+        f"| {100 * test['f1']:.2f} | {100 * dev['f1']:.2f} |"
+        for name, test, dev in rows
     )
+
+
+def relation_texts(meta: dict, output: Path) -> dict[str, str]:
+    """What the card says of sentiments and pairs: how to reproduce their scores, and what the model finds."""
+    if not gives_relations(meta):
+        return {"reproduce_pairs": "", "finds": "It finds term spans only, not their\npolarity."}
+    aste = ASTE_NAMES.get(meta["dataset"], meta["dataset"])
+    return {
+        "reproduce_pairs": f"; pairs and triplets: `coextract evaluate --model {output.as_posix()} --triplets {aste} --json`",
+        "finds": "It gives each aspect a sentiment\n(positive, negative or neutral) and links opinions to the aspects they are about.",
+    }
 
 
 def model_card(meta: dict, run_dir: Path, output: Path) -> str:
@@ -190,4 +215,5 @@ def model_card(meta: dict, run_dir: Path, output: Path) -> str:
         weights=weights(meta),
         model_section=model_section(meta),
         unseen_words=unseen_words(meta),
+        **relation_texts(meta, output),
     )

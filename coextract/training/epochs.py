@@ -1,0 +1,86 @@
+"""One epoch of training: batches of similar length in a seeded random order, the multi-task loss,
+an optimizer step per batch. `train` calls it once per epoch and selects on dev.
+"""
+
+from collections.abc import Sequence
+
+import torch
+
+from coextract.evaluation.benchmark import Example
+from coextract.training.checkpoint import to_tensors
+from coextract.training.config import TrainConfig
+from coextract.training.distill import batch_targets, soft_loss
+from coextract.training.targets import pad_tags, pair_targets, sentiment_targets
+
+SIDES = ("aspect", "opinion")
+
+
+def shuffled_batches(lengths: Sequence[int], batch_size: int, rng) -> list[list[int]]:
+    """Random batches of similar-length sentences: less padding, same randomness.
+
+    Sentences are shuffled, sorted by length within pools of 50 batches, cut into
+    batches, and the batches shuffled again.
+    """
+    order = rng.permutation(len(lengths))
+    pool = 50 * batch_size
+    batches = []
+    for start in range(0, len(order), pool):
+        by_length = sorted(order[start : start + pool], key=lambda i: lengths[i])
+        batches += [by_length[i : i + batch_size] for i in range(0, len(by_length), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def batch_loss(
+    model, featurizer, chunk: list[Example], relations, device
+) -> tuple[torch.Tensor, object, object]:
+    """The model's loss on a batch of examples (with their `Relations`, where it learns them), its
+    outputs and the batch's mask."""
+    batch = featurizer.batch([e.tokens for e in chunk])
+    n_tokens = batch.mask.shape[1]
+    tags = [pad_tags([getattr(e, f"{side}_tags") for e in chunk], n_tokens).to(device) for side in SIDES]
+    inputs = to_tensors(batch, device)
+    outputs = model(**inputs)
+    if relations is None:
+        return model.loss(outputs, *tags, inputs["mask"]), outputs, inputs["mask"]
+    sentiments = sentiment_targets(relations, n_tokens).to(device)
+    pairs = pair_targets(relations, n_tokens).to(device)
+    return model.loss(outputs, *tags, inputs["mask"], sentiments, pairs), outputs, inputs["mask"]
+
+
+def train_epoch(
+    model, optimizer, featurizer, examples, config: TrainConfig, rng, average=None, schedule=None, soft=None,
+    relations=None,
+) -> float:  # fmt: skip
+    """One pass over `examples` in a seeded random order; returns the mean loss. `soft`: a teacher's
+    probabilities per example (`distill`), learned from with weight `config.distill_weight`;
+    `relations`: the examples' `Relations`, learned beside the tags."""
+    model.train()
+    total, n_batches = 0.0, 0
+    for indices in shuffled_batches([len(e.tokens) for e in examples], config.batch_size, rng):
+        chunk_relations = None if relations is None else [relations[i] for i in indices]
+        chunk = [examples[i] for i in indices]
+        loss, outputs, mask = batch_loss(model, featurizer, chunk, chunk_relations, config.device)
+        if soft is not None:
+            targets = batch_targets([soft[i] for i in indices], mask.shape[1], config.device)
+            distilled = soft_loss(outputs.aspect_logits, outputs.opinion_logits, targets, mask)
+            loss = (1 - config.distill_weight) * loss + config.distill_weight * distilled
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        if schedule is not None:
+            schedule.step()
+        if average is not None:
+            average.update_parameters(model)
+        total += loss.item()
+        n_batches += 1
+    return total / max(n_batches, 1)
+
+
+def moving_average(model: torch.nn.Module, decay: float):
+    """An exponential moving average of the weights (torch's AveragedModel), or None for decay 0."""
+    if not decay:
+        return None
+    return torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(decay)
+    )
