@@ -73,7 +73,8 @@ def add_parser(commands) -> None:
         help="tag review files with a bundled or exported model",
         description="Tag every review of the input files and write one JSON line per input record, in "
         "input order: {id, aspects: [{text, start, end, score}], opinions: [...]}, offsets into the "
-        "review text. A bad record becomes a line with an 'error' naming file and line; the run goes "
+        "review text; a model with relation heads adds each aspect's sentiment and sentiment_score and "
+        "a list of pairs: [{aspect, opinion, sentiment, score}]. A bad record becomes a line with an 'error' naming file and line; the run goes "
         "on. Output goes to OUT.partial and is renamed to OUT when complete; after a crash or Ctrl-C, "
         "run the same command with --resume.",
     )

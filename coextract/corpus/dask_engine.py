@@ -16,6 +16,7 @@ replaced by Dask and its tasks run again; a part appears only when complete, so
 every record is written exactly once.
 """
 
+import json
 import os
 from dataclasses import dataclass, replace
 from itertools import chain
@@ -25,7 +26,7 @@ from coextract.corpus.engine import chunks, output_records
 from coextract.corpus.readers import record_from_fields
 from coextract.corpus.writers import OutputFields, columns
 from coextract.errors import CoextractError
-from coextract.runtime.model_folder import digest_of, read_model_files
+from coextract.runtime.model_folder import digest_of, gives_relations, read_model_files
 from coextract.runtime.model_names import resolve_model
 from coextract.runtime.tagger import Tagger, load_files
 
@@ -54,6 +55,11 @@ class ModelFiles:
         files = read_model_files(resolve_model(model))  # read once: the digest is of these bytes
         return cls(digest_of(files), files)
 
+    @property
+    def relations(self) -> bool:
+        """Whether the model gives sentiments and pairs (`model_folder.gives_relations`)."""
+        return gives_relations(json.loads(self.files["meta.json"]))
+
 
 _taggers: dict[str, Tagger] = {}  # per worker process: model digest -> loaded tagger
 
@@ -80,7 +86,7 @@ def tag_partition(
     if id_column is None:  # the index label is the id
         records = [replace(record, id=label) for record, label in zip(records, frame.index, strict=True)]
     tagger = worker_tagger(model)
-    fields = OutputFields(text=include_text)
+    fields = OutputFields(text=include_text, relations=model.relations)
     rows = chain.from_iterable(output_records(chunk, tagger, fields) for chunk in chunks(records))
     return pd.DataFrame([{"error": None, **row} for row in rows], columns=columns(fields), index=frame.index)
 
@@ -96,7 +102,9 @@ def tag_dataframe(
 
     Columns: `id` (the `id_column` value, else the row's index label),
     `error` (None, or what was wrong with the row), `aspects` and `opinions`
-    (lists of {text, start, end, score}), and `text` with `include_text`.
+    (lists of {text, start, end, score}, an aspect with its sentiment where the model gives
+    one), `pairs` where the model gives them, and `text` with `include_text`: the record of
+    `coextract tag` (`writers.output_record`).
     """
     require_dask()
     import dask
@@ -106,10 +114,10 @@ def tag_dataframe(
         raise CoextractError(
             f"no column {text_column!r} in the DataFrame ({', '.join(map(str, ddf.columns))})"
         )
-    shipped = dask.delayed(ModelFiles.read(model), pure=True)  # one graph key: sent once per worker
-    meta = pd.DataFrame(
-        {column: pd.Series(dtype=object) for column in columns(OutputFields(text=include_text))}
-    )
+    files = ModelFiles.read(model)
+    shipped = dask.delayed(files, pure=True)  # one graph key: sent once per worker
+    fields = OutputFields(text=include_text, relations=files.relations)
+    meta = pd.DataFrame({column: pd.Series(dtype=object) for column in columns(fields)})
     return ddf.map_partitions(
         tag_partition, text_column, id_column, shipped, include_text, meta=meta, enforce_metadata=False
     )

@@ -104,8 +104,11 @@ def prepare_output_dir(output_dir: Path, overwrite: bool, resume: bool) -> None:
     (output_dir / PARTS_STATE).mkdir(parents=True, exist_ok=True)
 
 
-def part_specs(paths: Sequence[str], output_dir: Path, options: TagOptions) -> list[PartSpec]:
-    """One task per input file, with its options checked for the Dask engine."""
+def part_specs(
+    paths: Sequence[str], output_dir: Path, options: TagOptions, relations: bool
+) -> list[PartSpec]:
+    """One task per input file, with its options checked for the Dask engine; `relations`: whether the
+    model gives sentiments and pairs (`writers.OutputFields`)."""
     if options.output_format not in PART_FORMATS:
         raise CoextractError(
             f"the Dask engine writes {' or '.join(PART_FORMATS)} parts, not {options.output_format!r}"
@@ -114,7 +117,7 @@ def part_specs(paths: Sequence[str], output_dir: Path, options: TagOptions) -> l
         raise CoextractError("--strict is for the local engine")
     if "-" in paths:
         raise CoextractError("the Dask engine reads files, not standard input")
-    fields = OutputFields(text=options.include_text, file=len(paths) > 1)
+    fields = OutputFields(text=options.include_text, file=len(paths) > 1, relations=relations)
     output_dir = output_dir.absolute()
     return [
         PartSpec(
@@ -134,11 +137,12 @@ def tag_files_on_dask(
 ) -> Summary:
     """Tag each input file into `output_dir/part-NNNNN.<format>` on Dask; `_SUCCESS` holds the counts."""
     started, output_dir = time.perf_counter(), Path(output_dir)
-    specs = part_specs(paths, output_dir, replace(options, output_format=options.output_format or "jsonl"))
+    options = replace(options, output_format=options.output_format or "jsonl")
+    shipped = ModelFiles.read(options.model)  # a wrong model fails here, before any worker starts
+    specs = part_specs(paths, output_dir, options, shipped.relations)
     missing = [p for p in paths if not Path(p).is_file()]
     if missing and scheduler is None:  # on a real cluster only the workers need to see them
         raise CoextractError(f"{missing[0]}: no such file")
-    shipped = ModelFiles.read(options.model)  # a wrong model fails here, before any worker starts
     prepare_output_dir(output_dir, options.overwrite, options.resume)
     distributed = require_dask()
     with connect(scheduler, options.workers, timeout) as client:

@@ -31,7 +31,7 @@ from coextract.corpus.sinks import open_output
 from coextract.corpus.workers import ordered_map, resident_tagger
 from coextract.corpus.writers import OutputFields, json_line, output_format_of, output_record
 from coextract.errors import CoextractError
-from coextract.runtime.model_folder import model_digest
+from coextract.runtime.model_folder import gives_relations, model_digest, read_meta
 from coextract.runtime.model_names import resolve_model
 from coextract.runtime.sizes import CHUNK, MODEL_BATCH
 from coextract.runtime.tagger import Tagger
@@ -162,7 +162,8 @@ def tag_files(paths: Sequence[str], output: str, options: TagOptions, progress=N
     output_format = output_format_of(output, options.output_format)
     check_output_file(output, paths)
     check_inputs(paths, options.text_field, options.id_field, options.input_format)
-    model = model_digest(resolve_model(options.model))  # an unknown model fails here; a broken one in a task
+    folder = resolve_model(options.model)  # an unknown model fails here; a broken one in a task
+    model, relations = model_digest(folder), gives_relations(read_meta(folder))
     sink = open_output(output, options.resume, options.overwrite, run_identity(paths, model, asdict(options)))
     records = islice(all_records(paths, options), sink.done, None)
     if options.strict:
@@ -171,7 +172,7 @@ def tag_files(paths: Sequence[str], output: str, options: TagOptions, progress=N
     summary, started = Summary(records=sink.done, errors=sink.errors, resumed=sink.done), time.perf_counter()
     if progress is not None:
         progress.update(sink.done)
-    fields = OutputFields(text=options.include_text, file=len(paths) > 1)
+    fields = OutputFields(text=options.include_text, file=len(paths) > 1, relations=relations)
     try:
         if workers == 1:
             tag = in_process(resident_tagger(options.model, threads=None), fields)

@@ -10,16 +10,18 @@ same for every format.
 import csv
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 
 from coextract.corpus.readers import Record
 from coextract.errors import CoextractError
 from coextract.runtime.sizes import PARQUET_WRITE_ROWS
-from coextract.runtime.spans import Extraction
+from coextract.runtime.spans import Extraction, Pair, Span
 
 SPAN_FIELDS = (("text", "string"), ("start", "int64"), ("end", "int64"), ("score", "float64"))
+SENTIMENT_FIELDS = (("sentiment", "string"), ("sentiment_score", "float64"))  # an aspect's, with relations
+PAIR_FIELDS = (("sentiment", "string"), ("score", "float64"))  # a pair's, after its aspect and opinion
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,12 @@ class OutputFields:
 
     text: bool = False  # the review text (--include-text)
     file: bool = False  # the input file the record came from (when a run reads several)
+    relations: bool = False  # aspects' sentiments and a `pairs` list (a model with relation heads)
 
     @classmethod
     def of(cls, record: dict) -> "OutputFields":
         """The fields of a run, read off one of its output records."""
-        return cls(text="text" in record, file="file" in record)
+        return cls(text="text" in record, file="file" in record, relations="pairs" in record)
 
 
 def columns(fields: OutputFields) -> list[str]:
@@ -44,7 +47,27 @@ def columns(fields: OutputFields) -> list[str]:
         "error",
         "aspects",
         "opinions",
+        *(["pairs"] if fields.relations else []),
     ]
+
+
+def span_record(span: Span) -> dict:
+    """A span's JSON object: text, start, end, score, and an aspect's sentiment where it has one."""
+    out = {"text": span.text, "start": span.start, "end": span.end, "score": span.score}
+    if span.sentiment is not None:
+        out["sentiment"], out["sentiment_score"] = span.sentiment, span.sentiment_score
+    return out
+
+
+def pair_record(pair: Pair) -> dict:
+    """A pair's JSON object: the two spans it links (text, start, end, score), its sentiment and score."""
+    plain = {"sentiment": None, "sentiment_score": None}
+    return {
+        "aspect": span_record(replace(pair.aspect, **plain)),
+        "opinion": span_record(pair.opinion),
+        "sentiment": pair.sentiment,
+        "score": pair.score,
+    }
 
 
 def output_record(record: Record, extraction: Extraction | None, fields: OutputFields) -> dict:
@@ -57,9 +80,13 @@ def output_record(record: Record, extraction: Extraction | None, fields: OutputF
     if record.error is not None:
         out["error"] = record.error
         out["aspects"], out["opinions"] = [], []
+        if fields.relations:
+            out["pairs"] = []
         return out
-    out["aspects"] = [asdict(span) for span in extraction.aspects]
-    out["opinions"] = [asdict(span) for span in extraction.opinions]
+    out["aspects"] = [span_record(span) for span in extraction.aspects]
+    out["opinions"] = [span_record(span) for span in extraction.opinions]
+    if fields.relations:
+        out["pairs"] = [pair_record(pair) for pair in extraction.pairs]
     return out
 
 
@@ -81,21 +108,29 @@ def to_csv(source: Path, target: Path) -> None:
             if writer is None:
                 writer = csv.DictWriter(out, columns(OutputFields.of(record)))
                 writer.writeheader()
-            row = {
-                **record,
-                "aspects": json.dumps(record["aspects"]),
-                "opinions": json.dumps(record["opinions"]),
-            }
+            row = {**record, **{name: json.dumps(record[name]) for name in LIST_COLUMNS if name in record}}
             writer.writerow({column: row.get(column, "") for column in writer.fieldnames})
 
 
 def parquet_schema(fields: OutputFields):
-    """The output `columns` as a parquet schema: ids and texts as strings, spans as lists of structs."""
+    """The output `columns` as a parquet schema: ids and texts as strings, spans and pairs as lists of
+    structs."""
     import pyarrow as pa
 
-    span = pa.list_(pa.struct([(name, pa.type_for_alias(kind)) for name, kind in SPAN_FIELDS]))
-    types = {"id": pa.string(), "file": pa.string(), "text": pa.string(), "error": pa.string()}
-    return pa.schema([(name, types.get(name, span)) for name in columns(fields)])
+    def struct(named) -> pa.StructType:
+        return pa.struct(
+            [
+                (name, kind if isinstance(kind, pa.DataType) else pa.type_for_alias(kind))
+                for name, kind in named
+            ]
+        )
+
+    span = struct(SPAN_FIELDS)
+    types = {name: pa.string() for name in ("id", "file", "text", "error")}
+    types["aspects"] = pa.list_(struct(SPAN_FIELDS + SENTIMENT_FIELDS) if fields.relations else span)
+    types["opinions"] = pa.list_(span)
+    types["pairs"] = pa.list_(struct((("aspect", span), ("opinion", span), *PAIR_FIELDS)))
+    return pa.schema([(name, types[name]) for name in columns(fields)])
 
 
 def to_parquet(source: Path, target: Path) -> None:
@@ -120,6 +155,7 @@ def to_parquet(source: Path, target: Path) -> None:
         writer.close()
 
 
+LIST_COLUMNS = ("aspects", "opinions", "pairs")  # JSON strings in CSV
 CONVERTERS = {"csv": to_csv, "parquet": to_parquet}
 OUTPUT_FORMATS = ("jsonl", *CONVERTERS)
 

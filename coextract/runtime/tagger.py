@@ -20,12 +20,12 @@ import numpy as np
 
 from coextract.runtime.documents import Document, tokens_document, windows
 from coextract.runtime.features import Batch, Featurizer
-from coextract.runtime.model_folder import TOKENIZER, open_model, tier, write_model_files
+from coextract.runtime.model_folder import TOKENIZER, gives_relations, open_model, tier, write_model_files
 from coextract.runtime.model_names import resolve_model
 from coextract.runtime.pieces import PieceFeaturizer
 from coextract.runtime.predict import SentencePrediction, predict_sentences
 from coextract.runtime.sizes import PART_ROWS, PIECE_CELLS, PIPE_BATCH, PIPE_CHUNK
-from coextract.runtime.spans import Extraction, char_spans
+from coextract.runtime.spans import Extraction, window_terms
 
 
 def featurizer_for(model_dir: Path, meta: dict) -> Featurizer | PieceFeaturizer:
@@ -48,6 +48,7 @@ class Tagger:
         self.model_dir = Path(model_dir)
         self.meta, self.session = open_model(self.model_dir, quantized)
         self.featurizer = featurizer_for(self.model_dir, self.meta)
+        self.relations = gives_relations(self.meta)  # gives aspects' sentiments and pairs
         self.threads = (os.cpu_count() or 1) if threads is None else positive("threads", threads)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
@@ -85,8 +86,8 @@ class Tagger:
 
     def run(self, feeds: dict[str, np.ndarray]):
         """The graph on one part of a batch: its arrays by input name."""
-        aspect_probs, opinion_probs, aspect_att, opinion_att = self.session.run(None, feeds)
-        return aspect_probs, opinion_probs, np.stack([aspect_att, opinion_att], axis=1)
+        aspect_probs, opinion_probs, aspect_att, opinion_att, *relations = self.session.run(None, feeds)
+        return aspect_probs, opinion_probs, np.stack([aspect_att, opinion_att], axis=1), *relations
 
     def predict(
         self, sentences: Sequence[Sequence[str]], batch_size: int = PIPE_BATCH
@@ -131,14 +132,14 @@ class Tagger:
             for w in windows(sentence)
         ]
         predictions = self.predict([[t.text for t in piece] for _, piece in pieces], batch_size)
-        aspects = [[] for _ in documents]
-        opinions = [[] for _ in documents]
+        found = [([], [], []) for _ in documents]  # aspects, opinions, pairs
         for (d, piece), prediction in zip(pieces, predictions, strict=True):
-            text = documents[d].text
-            aspects[d] += char_spans(text, piece, prediction.aspect_probs, prediction.aspect_tags)
-            opinions[d] += char_spans(text, piece, prediction.opinion_probs, prediction.opinion_tags)
-        for doc, doc_aspects, doc_opinions in zip(documents, aspects, opinions, strict=True):
-            yield Extraction(doc.text, doc.tokens, tuple(doc_aspects), tuple(doc_opinions))
+            for terms, window in zip(
+                found[d], window_terms(documents[d].text, piece, prediction), strict=True
+            ):
+                terms += window
+        for doc, (aspects, opinions, pairs) in zip(documents, found, strict=True):
+            yield Extraction(doc.text, doc.tokens, tuple(aspects), tuple(opinions), tuple(pairs))
 
 
 def as_documents(inputs: Sequence[str | Sequence[str]]) -> list[Document]:
