@@ -4,6 +4,7 @@
     nlp.add_pipe("coextract", config={"model": "restaurant"})
     doc = nlp("The pizza was great but the waiter was painfully slow.")
     doc.spans["aspects"], doc.spans["opinions"]  # labelled ASPECT, OPINION; scores in .attrs["scores"]
+    doc.spans["aspects"][0]._.sentiment, doc._.pairs  # from a model with relation heads (`spacy_relations`)
 
 The factory is registered through the `spacy_factories` entry point, so no
 import of coextract is needed. The component reads `doc.text` through coextract's
@@ -15,7 +16,8 @@ doc tokens.
 Serialization: `nlp.to_disk` writes the model's files into the pipeline folder
 (unless the component names a bundled model, which ships with coextract and is
 stored by name), so the folder loads anywhere with `spacy.load`; `to_bytes`
-carries them likewise. `score` gives `nlp.evaluate` the span scores of both keys.
+carries them likewise. `score` gives `nlp.evaluate` the span scores of both keys,
+and ABSA, pair and triplet scores where the gold docs carry sentiments and pairs.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -33,10 +35,12 @@ from coextract.errors import CoextractError
 from coextract.runtime.model_folder import read_model_files, write_model_files
 from coextract.runtime.model_names import is_bundled_name
 from coextract.runtime.sizes import PIPE_BATCH
+from coextract.runtime.spacy_relations import register_extensions, relation_scores, set_relations
 from coextract.runtime.spans import Extraction, Span
 from coextract.runtime.tagger import Tagger, load, load_files
 
 MODEL_FOLDER = "model"  # inside the component's folder of a saved pipeline
+register_extensions()  # span._.sentiment, doc._.pairs: on every doc, filled by a model with relation heads
 
 
 class CoextractComponent:
@@ -92,6 +96,8 @@ class CoextractComponent:
                 self.sides, (extraction.aspects, extraction.opinions), strict=True
             ):
                 doc.spans[key] = span_group(doc, key, label, terms)
+            if self.tagger.relations:
+                set_relations(doc, extraction)
 
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations([doc], self.predict([doc]))
@@ -104,12 +110,13 @@ class CoextractComponent:
             yield from batch
 
     def score(self, examples: Iterable[Example], **kwargs) -> dict:
-        """Exact span precision, recall and F1 of both keys (`spans_aspects_p`, ...), labels aside."""
+        """Exact span precision, recall and F1 of both keys (`spans_aspects_p`, ...), labels aside; and
+        where the gold docs carry them, ABSA, pair and triplet scores (`spacy_relations.relation_scores`)."""
         examples, scores = list(examples), {}
         for key, _ in self.sides:
             scores.update(Scorer.score_spans(examples, f"spans_{key}", getter=spans_of(key), labeled=False,
                                              allow_overlap=True, **kwargs))  # fmt: skip
-        return scores
+        return scores | relation_scores(examples, self.sides[0][0])
 
     def model_files(self) -> dict[str, bytes]:
         """The files to save with the pipeline: none for a model named as a bundled one (it ships with
