@@ -13,11 +13,10 @@ benchmarks/README.md.
 """
 
 import argparse
-import json
 import statistics
 import time
 
-from report import HERE, machine, markdown_table, write_section
+from report import machine, markdown_table, publish
 
 from coextract.evaluation.benchmark import DATASETS, default_data_dir, read_dataset
 from coextract.runtime.predict import length_sorted_batches
@@ -25,6 +24,12 @@ from coextract.runtime.tagger import load
 
 MODELS = ("restaurant", "laptop", "res15", "restaurant-minilm", "laptop-minilm")
 BATCH_SIZE, THREADS = 32, 2
+
+
+def timing_facts(n_sentences: int, repeats: int) -> dict:
+    """What a speed table was measured on and how: the first keys of its results."""
+    return {"machine": machine(), "sentences": n_sentences, "batch_size": BATCH_SIZE, "threads": THREADS,
+            "repeats": repeats}  # fmt: skip
 
 
 def main() -> None:
@@ -52,19 +57,13 @@ def main() -> None:
             seconds[name].append(time.perf_counter() - start)
     speed = {name: len(sentences) / statistics.median(runs[1:]) for name, runs in seconds.items()}
     results = {
-        "machine": machine(),
-        "sentences": len(sentences),
-        "batch_size": BATCH_SIZE,
-        "threads": THREADS,
-        "repeats": args.repeats,
+        **timing_facts(len(sentences), args.repeats),
         "also": args.also,
         "sentences_per_s": speed,
         "ratio_to_restaurant": {name: speed[name] / speed["restaurant"] for name in taggers},
         "weights": {name: taggers[name].meta.get("weights", "") for name in taggers},
     }
-    (HERE / "results" / "bundles.json").write_text(json.dumps(results, indent=1) + "\n")
-    write_section("bundles", report(results))
-    print(report(results))
+    publish("bundles", results, report(results))
 
 
 def report(results: dict) -> str:

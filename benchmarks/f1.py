@@ -121,13 +121,18 @@ def table(results: dict, label: str = "coextract CMLA") -> str:
     return header + "\n".join(rows) + "\n" + "\n".join(per_seed) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def run_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of a benchmark of training runs: which datasets and seeds, how many at a time."""
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time")
+    return parser
+
+
+def main() -> None:
+    parser = run_options(
+        argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    )
     parser.add_argument(
         "--runs-dir", type=Path, default=None, help="default: runs/ (runs/minilm/ with --encoder)"
     )

@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark scripts: machine facts and README sections."""
 
+import json
 import os
 import platform
 from pathlib import Path
@@ -29,6 +30,13 @@ def write_section(name: str, text: str, readme: Path = HERE / "README.md") -> No
     before, rest = content.split(start)
     _, after = rest.split(end)
     readme.write_text(f"{before}{start}\n{text}{end}{after}")
+
+
+def publish(name: str, results: dict, text: str) -> None:
+    """A benchmark's results: results/NAME.json, the NAME section of benchmarks/README.md, and stdout."""
+    (HERE / "results" / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
+    write_section(name, text)
+    print(text)
 
 
 def markdown_table(columns: list[str], rows: list[list[str]]) -> list[str]:
