@@ -283,7 +283,7 @@ class CoupledLayers(nn.Module):
     def loss(outputs: Outputs, aspect_tags, opinion_tags, mask, sentiments=None, pairs=None) -> torch.Tensor:
         """Cross-entropy of aspects plus cross-entropy of opinions, over real tokens; with relations,
         plus the cross-entropies of the aspect words' sentiments (B, T) and of the grid's cells
-        (B, T, T), where their targets are not -100 (`training.relations`)."""
+        (B, T, T), where their targets are not -100 (`training.targets`)."""
         aspect = F.cross_entropy(outputs.aspect_logits[mask], aspect_tags[mask])
         opinion = F.cross_entropy(outputs.opinion_logits[mask], opinion_tags[mask])
         if sentiments is None:
