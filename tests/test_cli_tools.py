@@ -37,7 +37,11 @@ def test_spacy_project_workflow_is_valid():
     assert result.returncode == 0, result.stdout + result.stderr
     steps = [line for line in result.stdout.splitlines() if line.startswith("Running command:")]
     commands = [[Path(words[2]).name, words[3]] for words in map(str.split, steps[:3])]
-    assert commands == [["python", "../benchmarks/f1.py"], ["python", "bundle.py"], ["coextract", "evaluate"]]
+    assert commands == [
+        ["python", "../benchmarks/triplets.py"],
+        ["python", "bundle.py"],
+        ["coextract", "evaluate"],
+    ]
     assert len(steps) == 2 + 6  # train, bundle, and a tokenized and a raw evaluation per dataset
     for step in steps:  # every file a step names exists (scripts, bundled models, raw test files)
         for word in step.split()[2:]:

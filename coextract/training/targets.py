@@ -54,13 +54,11 @@ def pair_targets(relations: Sequence[Relations], n_tokens: int) -> torch.Tensor:
     return targets
 
 
-def learns_relations(config, benchmark: Benchmark, log) -> bool:
-    """Whether the model learns aspect sentiments and pairs: `config.relations`, on a benchmark dataset
-    that aste-v2 holds, not raw files; where it does not, a line on the log says why."""
+def relations_left_out(config, benchmark: Benchmark) -> str | None:
+    """Why the model learns no aspect sentiments and pairs (`config.relations` off, raw files, a
+    dataset aste-v2 does not hold), or None where it learns them."""
     if not config.relations:
-        return False
-    if config.raw_files or benchmark.relations is None:
-        reason = "raw SemEval files hold no aste-v2 pairs" if config.raw_files else "aste-v2 does not hold it"
-        print(f"learning terms only, no sentiment or pairs: {reason}", file=log)
-        return False
-    return True
+        return "--no-relations"
+    if config.raw_files:
+        return "raw SemEval files hold no aste-v2 pairs"
+    return "aste-v2 does not hold the dataset" if benchmark.relations is None else None

@@ -28,7 +28,7 @@ from coextract.training.config import TrainConfig
 from coextract.training.distill import teacher_targets
 from coextract.training.epochs import moving_average, train_epoch
 from coextract.training.model import CMLA
-from coextract.training.targets import learns_relations
+from coextract.training.targets import relations_left_out
 from coextract.training.tiers import fast_tier, minilm_tier, optimizer_and_schedule
 
 
@@ -94,12 +94,15 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
     check_device(config.device)
     output = Path(output)
     benchmark = Benchmark.read(data_dir, config.dataset)
-    relations = learns_relations(config, benchmark, log)
+    left_out = relations_left_out(config, benchmark)
+    relations = left_out is None
     if relations:
         config.model = {**config.model, "relations": True}
     model, featurizer, described = minilm_tier(config) if config.encoder else fast_tier(config, data_dir)
     if config.raw_files:  # after the model is built: a broken encoder folder leaves nothing written
         benchmark = replace(benchmark, examples={**benchmark.examples, **raw_splits(config, output, log)})
+    if left_out is not None and config.relations:
+        print(f"learning terms only, no sentiment or pairs: {left_out}", file=log)
     model.to(config.device)
     fitted = fit(model, featurizer, benchmark, config, log)
     kept_epochs = keep_best_or_average(model, fitted.top, featurizer, benchmark, log)
