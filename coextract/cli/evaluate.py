@@ -48,10 +48,10 @@ def model_backend(model: str):
 def evaluate_triplet_file(args: argparse.Namespace) -> dict:
     """Pair and triplet scores on an aste-v2 split, end to end (`evaluate.score_triplets`)."""
     from coextract.evaluation.evaluate import score_triplets
-    from coextract.evaluation.triplets import ASTE_NAMES, read_triplets
+    from coextract.evaluation.triplets import ASTE_NAMES, aste_dir, read_triplets
 
     name = ASTE_NAMES.get(args.triplets, args.triplets)
-    path = Path(args.data_dir or default_data_dir()).parent / "aste-v2" / name / f"{args.split}_triplets.txt"
+    path = aste_dir(args.data_dir or default_data_dir(), name) / f"{args.split}_triplets.txt"
     if not path.is_file():
         raise CoextractError(
             f"{path}: not found; --triplets takes {', '.join(ASTE_NAMES.values())} (or "

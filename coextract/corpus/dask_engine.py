@@ -86,7 +86,7 @@ def tag_partition(
     if id_column is None:  # the index label is the id
         records = [replace(record, id=label) for record, label in zip(records, frame.index, strict=True)]
     tagger = worker_tagger(model)
-    fields = OutputFields(text=include_text, relations=model.relations)
+    fields = OutputFields(text=include_text, relations=tagger.relations)
     rows = chain.from_iterable(output_records(chunk, tagger, fields) for chunk in chunks(records))
     return pd.DataFrame([{"error": None, **row} for row in rows], columns=columns(fields), index=frame.index)
 

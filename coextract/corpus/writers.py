@@ -10,7 +10,7 @@ same for every format.
 import csv
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
@@ -51,20 +51,24 @@ def columns(fields: OutputFields) -> list[str]:
     ]
 
 
+def span_fields(span: Span) -> dict:
+    """A span's SPAN_FIELDS: text, start, end, score."""
+    return {name: getattr(span, name) for name, _ in SPAN_FIELDS}
+
+
 def span_record(span: Span) -> dict:
-    """A span's JSON object: text, start, end, score, and an aspect's sentiment where it has one."""
-    out = {"text": span.text, "start": span.start, "end": span.end, "score": span.score}
+    """A span's JSON object: its SPAN_FIELDS, and an aspect's sentiment where it has one."""
+    out = span_fields(span)
     if span.sentiment is not None:
         out["sentiment"], out["sentiment_score"] = span.sentiment, span.sentiment_score
     return out
 
 
 def pair_record(pair: Pair) -> dict:
-    """A pair's JSON object: the two spans it links (text, start, end, score), its sentiment and score."""
-    plain = {"sentiment": None, "sentiment_score": None}
+    """A pair's JSON object: the two spans it links (their SPAN_FIELDS), its sentiment and score."""
     return {
-        "aspect": span_record(replace(pair.aspect, **plain)),
-        "opinion": span_record(pair.opinion),
+        "aspect": span_fields(pair.aspect),
+        "opinion": span_fields(pair.opinion),
         "sentiment": pair.sentiment,
         "score": pair.score,
     }

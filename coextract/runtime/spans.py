@@ -105,8 +105,10 @@ def window_terms(
 ) -> tuple[list[Span], list[Span], list[Pair]]:
     """The aspects (with their sentiments, from a model with relation heads), opinions and pairs the
     model found in one window of `text`'s `tokens`."""
-    found = [term_spans(prediction.aspect_probs, prediction.aspect_tags)]
-    found.append(term_spans(prediction.opinion_probs, prediction.opinion_tags))
+    found = (
+        term_spans(prediction.aspect_probs, prediction.aspect_tags),
+        term_spans(prediction.opinion_probs, prediction.opinion_tags),
+    )
     aspects, opinions = ([char_span(text, tokens, *term) for term in terms] for terms in found)
     if prediction.pair_probs is None:
         return aspects, opinions, []
