@@ -15,14 +15,12 @@ in benchmarks/README.md.
 import argparse
 import json
 import shutil
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 from bundles import BATCH_SIZE, THREADS, timing_facts
-from report import markdown_table, publish
+from report import markdown_table, publish, timed
 
 from coextract.evaluation.benchmark import DATASETS, default_data_dir, read_dataset
 from coextract.runtime.predict import length_sorted_batches
@@ -41,17 +39,6 @@ def without_relations(run_dir: Path, target: Path) -> Path:
     state = torch.load(run_dir / "model.pt", weights_only=True)
     torch.save({k: v for k, v in state.items() if not k.startswith("relations.")}, target / "model.pt")
     return target
-
-
-def timed(rounds: int, jobs: dict) -> dict[str, float]:
-    """Median seconds of each job over `rounds` rounds (after one warm-up round), the jobs taking turns."""
-    seconds: dict[str, list[float]] = {name: [] for name in jobs}
-    for _ in range(rounds + 1):
-        for name, job in jobs.items():
-            start = time.perf_counter()
-            job()
-            seconds[name].append(time.perf_counter() - start)
-    return {name: statistics.median(runs[1:]) for name, runs in seconds.items()}
 
 
 def measure(run_dir: Path, sentences: list, repeats: int, data_dir: Path) -> dict:

@@ -3,6 +3,8 @@
 import json
 import os
 import platform
+import statistics
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -74,3 +76,14 @@ def run_predictions(splits: tuple[str, ...] = ("dev", "test")):
                 for split in splits
             },
         )
+
+
+def timed(rounds: int, jobs: dict) -> dict[str, float]:
+    """Median seconds of each job over `rounds` rounds (after one warm-up round), the jobs taking turns."""
+    seconds: dict[str, list[float]] = {name: [] for name in jobs}
+    for _ in range(rounds + 1):
+        for name, job in jobs.items():
+            start = time.perf_counter()
+            job()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: statistics.median(runs[1:]) for name, runs in seconds.items()}

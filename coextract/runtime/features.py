@@ -67,6 +67,10 @@ class Featurizer:
         self._unk_id = self._word_ids[UNK]
         self.encode_token = lru_cache(maxsize=1 << 18)(self._encode_token)
 
+    def size(self, words: Sequence[str]) -> int:
+        """How many positions the model reads for the sentence (as `PieceFeaturizer.size`): its words."""
+        return len(words)
+
     @property
     def n_subword_features(self) -> int:
         return len(SUBWORD_FEATURES) if self.n_buckets else 0

@@ -62,6 +62,10 @@ class PieceFeaturizer:
             pieces += word_pieces or [self.unk]
         return [*pieces, self.sep], starts
 
+    def size(self, words: Sequence[str]) -> int:
+        """How many positions the encoder reads for the sentence: training sorts its batches by it."""
+        return len(self.word_pieces(words)[0])
+
     def batch(self, sentences: Sequence[Sequence[str]]) -> PieceBatch:
         """Pad `sentences` (lists of at most MAX_TOKENS words, none empty) into one `PieceBatch`."""
         encoded = [self.word_pieces(words) for words in sentences]

@@ -3,6 +3,7 @@ an optimizer step per batch. `train` calls it once per epoch and selects on dev.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -15,28 +16,29 @@ from coextract.training.targets import pad_tags, pair_targets, sentiment_targets
 SIDES = ("aspect", "opinion")
 
 
-def shuffled_batches(lengths: Sequence[int], batch_size: int, rng) -> list[list[int]]:
-    """Random batches of similar-length sentences: less padding, same randomness.
+def shuffled_batches(sizes: Sequence[int], batch_size: int, rng) -> list[list[int]]:
+    """Random batches of similar-size sentences: less padding, same randomness.
 
-    Sentences are shuffled, sorted by length within pools of 50 batches, cut into
+    Sentences are shuffled, sorted by size within pools of 50 batches, cut into
     batches, and the batches shuffled again.
     """
-    order = rng.permutation(len(lengths))
+    order = rng.permutation(len(sizes))
     pool = 50 * batch_size
     batches = []
     for start in range(0, len(order), pool):
-        by_length = sorted(order[start : start + pool], key=lambda i: lengths[i])
+        by_length = sorted(order[start : start + pool], key=lambda i: sizes[i])
         batches += [by_length[i : i + batch_size] for i in range(0, len(by_length), batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
 def batch_loss(
-    model, featurizer, chunk: list[Example], relations, device
+    model, featurizer, chunk: list[Example], relations, config: TrainConfig
 ) -> tuple[torch.Tensor, object, object]:
     """The model's loss on a batch of examples (with their `Relations`, where it learns them), its
     outputs and the batch's mask."""
     batch = featurizer.batch([e.tokens for e in chunk])
     n_tokens = batch.mask.shape[1]
+    device = config.device
     tags = [pad_tags([getattr(e, f"{side}_tags") for e in chunk], n_tokens).to(device) for side in SIDES]
     inputs = to_tensors(batch, device)
     outputs = model(**inputs)
@@ -44,24 +46,35 @@ def batch_loss(
         return model.loss(outputs, *tags, inputs["mask"]), outputs, inputs["mask"]
     sentiments = sentiment_targets(relations, n_tokens).to(device)
     pairs = pair_targets(relations, n_tokens).to(device)
-    return model.loss(outputs, *tags, inputs["mask"], sentiments, pairs), outputs, inputs["mask"]
+    loss = model.loss(outputs, *tags, inputs["mask"], sentiments, pairs, config.relation_weight)
+    return loss, outputs, inputs["mask"]
 
 
-def train_epoch(
-    model, optimizer, featurizer, examples, config: TrainConfig, rng, average=None, schedule=None, soft=None,
-    relations=None,
-) -> float:  # fmt: skip
-    """One pass over `examples` in a seeded random order; returns the mean loss. `soft`: a teacher's
-    probabilities per example (`distill`), learned from with weight `config.distill_weight`;
-    `relations`: the examples' `Relations`, learned beside the tags."""
+@dataclass(frozen=True)
+class TrainingSet:
+    """What an epoch reads, worked out once per run: the examples, each one's size in the model's
+    positions (words, or word pieces in the MiniLM tier: batches are made of similar sizes, so
+    little of the encoder's work is padding), and where learned, their `Relations` and a teacher's
+    probabilities (`distill`)."""
+
+    examples: list[Example]
+    sizes: list[int]
+    relations: list | None = None
+    soft: list | None = None
+
+
+def train_epoch(model, optimizer, featurizer, data: TrainingSet, config: TrainConfig, rng, average=None,
+                schedule=None) -> float:  # fmt: skip
+    """One pass over `data` in a seeded random order; returns the mean loss. A teacher's
+    probabilities are learned from with weight `config.distill_weight`."""
     model.train()
     total, n_batches = 0.0, 0
-    for indices in shuffled_batches([len(e.tokens) for e in examples], config.batch_size, rng):
-        chunk_relations = None if relations is None else [relations[i] for i in indices]
-        chunk = [examples[i] for i in indices]
-        loss, outputs, mask = batch_loss(model, featurizer, chunk, chunk_relations, config.device)
-        if soft is not None:
-            targets = batch_targets([soft[i] for i in indices], mask.shape[1], config.device)
+    for indices in shuffled_batches(data.sizes, config.batch_size, rng):
+        chunk_relations = None if data.relations is None else [data.relations[i] for i in indices]
+        chunk = [data.examples[i] for i in indices]
+        loss, outputs, mask = batch_loss(model, featurizer, chunk, chunk_relations, config)
+        if data.soft is not None:
+            targets = batch_targets([data.soft[i] for i in indices], mask.shape[1], config.device)
             distilled = soft_loss(outputs.aspect_logits, outputs.opinion_logits, targets, mask)
             loss = (1 - config.distill_weight) * loss + config.distill_weight * distilled
         optimizer.zero_grad()

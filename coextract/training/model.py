@@ -280,17 +280,19 @@ class CoupledLayers(nn.Module):
         return outputs._replace(sentiment_logits=sentiment_logits, pair_logits=pair_logits)
 
     @staticmethod
-    def loss(outputs: Outputs, aspect_tags, opinion_tags, mask, sentiments=None, pairs=None) -> torch.Tensor:
+    def loss(
+        outputs: Outputs, aspect_tags, opinion_tags, mask, sentiments=None, pairs=None, relation_weight=1.0
+    ) -> torch.Tensor:
         """Cross-entropy of aspects plus cross-entropy of opinions, over real tokens; with relations,
-        plus the cross-entropies of the aspect words' sentiments (B, T) and of the grid's cells
-        (B, T, T), where their targets are not -100 (`training.targets`)."""
+        plus `relation_weight` times the cross-entropies of the aspect words' sentiments (B, T) and
+        of the grid's cells (B, T, T), where their targets are not -100 (`training.targets`)."""
         aspect = F.cross_entropy(outputs.aspect_logits[mask], aspect_tags[mask])
         opinion = F.cross_entropy(outputs.opinion_logits[mask], opinion_tags[mask])
         if sentiments is None:
             return aspect + opinion
         sentiment = labelled_cross_entropy(outputs.sentiment_logits.flatten(0, 1), sentiments.flatten())
         pair = labelled_cross_entropy(outputs.pair_logits.flatten(0, 2), pairs.flatten())
-        return aspect + opinion + sentiment + pair
+        return aspect + opinion + relation_weight * (sentiment + pair)
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)

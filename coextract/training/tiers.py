@@ -47,19 +47,24 @@ def minilm_tier(config: TrainConfig) -> tuple[MiniLMCMLA, PieceFeaturizer, dict]
     return model, PieceFeaturizer(folder / "tokenizer.json"), described
 
 
-def optimizer_and_schedule(model, config: TrainConfig, steps: int):
+def optimizer_and_schedule(model, config: TrainConfig, steps: int, fused: bool = True):
     """Adam for the fast tier. The MiniLM tier: AdamW with the encoder at its own lower learning rate,
-    both rising linearly over the first `warmup` share of the `steps`, then falling linearly to zero."""
+    both rising linearly over the first `warmup` share of the `steps`, then falling linearly to zero.
+
+    Both fused: one kernel over all parameters per step instead of a loop over tensors, the same
+    update (`fused=False`: the loop, for `benchmarks/training_speed.py` to compare)."""
     if not config.encoder:
         params = [p for p in model.parameters() if p.requires_grad]
-        return torch.optim.Adam(params, lr=config.learning_rate, weight_decay=config.weight_decay), None
+        return torch.optim.Adam(
+            params, lr=config.learning_rate, weight_decay=config.weight_decay, fused=fused
+        ), None
     encoder = [p for name, p in model.named_parameters() if name.startswith("encoder.")]
     rest = [p for name, p in model.named_parameters() if not name.startswith("encoder.")]
     groups = [
         {"params": encoder, "lr": config.encoder_learning_rate},
         {"params": rest, "lr": config.learning_rate},
     ]
-    optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay, fused=fused)
     warm = max(1, int(config.warmup * steps))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,

@@ -26,7 +26,7 @@ from coextract.runtime.features import Featurizer
 from coextract.training.checkpoint import save_run, torch_backend
 from coextract.training.config import TrainConfig
 from coextract.training.distill import teacher_targets
-from coextract.training.epochs import moving_average, train_epoch
+from coextract.training.epochs import TrainingSet, moving_average, train_epoch
 from coextract.training.model import CMLA
 from coextract.training.targets import relations_left_out
 from coextract.training.tiers import fast_tier, minilm_tier, optimizer_and_schedule
@@ -126,6 +126,20 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
     return metrics
 
 
+def training_set(
+    model: CMLA, featurizer: Featurizer, benchmark: Benchmark, config: TrainConfig
+) -> TrainingSet:
+    """The train split (its first `max_train_sentences`) with what every epoch reads of it."""
+    examples = benchmark.examples["train"][: config.max_train_sentences]
+    relations = model_relations(model, benchmark)
+    return TrainingSet(
+        examples,
+        sizes=[featurizer.size(e.tokens) for e in examples],
+        relations=None if relations is None else relations["train"][: config.max_train_sentences],
+        soft=teacher_targets(config.soft_targets, examples) if config.soft_targets else None,
+    )
+
+
 @dataclass
 class Fitted:
     """What the training loop leaves: the best epoch, the top epochs' weights, the history."""
@@ -138,15 +152,12 @@ class Fitted:
 
 def fit(model: CMLA, featurizer: Featurizer, benchmark: Benchmark, config: TrainConfig, log) -> Fitted:
     """Train epoch by epoch, score dev after each, stop after `patience` epochs without gain."""
-    train_examples = benchmark.examples["train"][: config.max_train_sentences]
-    relations = model_relations(model, benchmark)
-    train_relations = None if relations is None else relations["train"][: config.max_train_sentences]
+    data = training_set(model, featurizer, benchmark, config)
     rng = np.random.default_rng(config.seed)
-    steps = config.max_epochs * -(-len(train_examples) // config.batch_size)
+    steps = config.max_epochs * -(-len(data.examples) // config.batch_size)
     optimizer, schedule = optimizer_and_schedule(model, config, steps)
-    soft = teacher_targets(config.soft_targets, train_examples) if config.soft_targets else None
     print(
-        f"training {type(model).__name__} on {config.dataset} ({len(train_examples)} sentences, "
+        f"training {type(model).__name__} on {config.dataset} ({len(data.examples)} sentences, "
         f"{model.num_parameters(trainable_only=True):,} trainable parameters), seed {config.seed}",
         file=log,
     )
@@ -155,18 +166,7 @@ def fit(model: CMLA, featurizer: Featurizer, benchmark: Benchmark, config: Train
     fitted, best_score, started = Fitted(0, [], [], 0.0), -1.0, time.perf_counter()
     for epoch in range(1, config.max_epochs + 1):
         epoch_start = time.perf_counter()
-        loss = train_epoch(
-            model,
-            optimizer,
-            featurizer,
-            train_examples,
-            config,
-            rng,
-            average,
-            schedule,
-            soft,
-            train_relations,
-        )
+        loss = train_epoch(model, optimizer, featurizer, data, config, rng, average, schedule)
         dev = evaluate_model(scored, featurizer, benchmark, "dev")
         seconds = time.perf_counter() - epoch_start
         score = selection_score(dev)
