@@ -17,6 +17,7 @@ from coextract.evaluation.benchmark import (
     read_vocabulary,
     read_word_vectors,
 )
+from coextract.evaluation.triplets import relation_files
 
 
 def write_split(folder: Path, sentences, targets, opinions) -> Path:
@@ -82,6 +83,13 @@ def test_vocabulary_and_vectors_line_up(data_dir):
 def test_fingerprint_is_stable_and_per_dataset(data_dir):
     assert fingerprint(data_dir, "res14") == fingerprint(data_dir, "res14")
     assert fingerprint(data_dir, "res14") != fingerprint(data_dir, "lap14")
+
+
+def test_a_model_that_learns_relations_fingerprints_their_files_too(data_dir):
+    files = relation_files(data_dir, "res14")
+    assert [f.name for f in files] == ["target_polarity.txt"] * 2 + ["train_triplets.txt", "dev_triplets.txt"]
+    assert all(f.is_file() for f in files)
+    assert fingerprint(data_dir, "res14", also=files) != fingerprint(data_dir, "res14")
 
 
 def test_the_default_data_folder_is_found_beside_the_repository_from_any_folder(data_dir, tmp_path):

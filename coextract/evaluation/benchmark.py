@@ -161,11 +161,14 @@ def read_word_vectors(data_dir: Path | str, dataset: str, names: tuple[str, ...]
     return np.concatenate([vectors, np.zeros((1, vectors.shape[1]), np.float32)])
 
 
-def fingerprint(data_dir: Path | str, dataset: str, extra: tuple[Path | str, ...] = ()) -> str:
+def fingerprint(
+    data_dir: Path | str, dataset: str, extra: tuple[Path | str, ...] = (), also: tuple[Path, ...] = ()
+) -> str:
     """sha256 over what a model saw: the vocabulary, and the training and dev files.
 
     `extra` files (raw SemEval files a model was trained on) are hashed too; with
     them, the benchmark's train and dev files are not, since they were not used.
+    `also`: more files it learned from beside them (the sentiments and pairs of relation heads).
     """
     root = dataset_dir(data_dir, dataset)
     benchmark = [
@@ -174,7 +177,7 @@ def fingerprint(data_dir: Path | str, dataset: str, extra: tuple[Path | str, ...
         for name in ("sentence", "target", "opinion")
     ]
     digest = hashlib.sha256()
-    for path in [root / "word2id.txt", *(map(Path, extra) if extra else benchmark)]:
+    for path in [root / "word2id.txt", *(map(Path, extra) if extra else benchmark), *also]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -149,6 +149,16 @@ def aste_dir(data_dir: Path | str, dataset: str) -> Path:
     return Path(data_dir).parent / "aste-v2" / ASTE_NAMES.get(dataset, dataset)
 
 
+def relation_files(data_dir: Path | str, dataset: str) -> tuple[Path, ...]:
+    """The files relation heads learn from and are selected on: absa/ train and dev sentiments and
+    aste-v2's train and dev triplets (what a model's data fingerprint covers beside its terms)."""
+    polarities = [Path(data_dir) / dataset / split / "target_polarity.txt" for split in ("train", "dev")]
+    return (
+        *polarities,
+        *(aste_dir(data_dir, dataset) / f"{split}_triplets.txt" for split in ("train", "dev")),
+    )
+
+
 @dataclass(frozen=True)
 class Relations:
     """What the data says of one absa/ sentence beyond its terms: who thinks what of which aspect."""

@@ -22,6 +22,7 @@ import torch
 from coextract.errors import CoextractError
 from coextract.evaluation.benchmark import Example, fingerprint
 from coextract.evaluation.evaluate import Benchmark, benchmark_scores, score_examples
+from coextract.evaluation.triplets import relation_files
 from coextract.runtime.features import Featurizer
 from coextract.training.checkpoint import save_run, torch_backend
 from coextract.training.config import TrainConfig
@@ -118,7 +119,12 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
     }
     run_config = {
         "dataset": config.dataset,
-        "data_fingerprint": fingerprint(data_dir, config.dataset, config.raw_files),
+        "data_fingerprint": fingerprint(
+            data_dir,
+            config.dataset,
+            config.raw_files,
+            relation_files(data_dir, config.dataset) if relations else (),
+        ),
         "train": asdict(config),
         **described,
     }
