@@ -65,6 +65,7 @@ def summarize(runs: dict) -> dict:
                 "train_seconds": run["metrics"]["train_seconds"],
                 "seconds_per_epoch": run["metrics"]["seconds_per_epoch"],
                 "device": run["config"]["train"].get("device", "cpu"),
+                "machine": run["metrics"].get("machine", "not recorded"),
             }
             for seed, run in seeds.items()
         }

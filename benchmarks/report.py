@@ -1,26 +1,13 @@
 """Helpers shared by the benchmark scripts: machine facts and README sections."""
 
 import json
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
+from coextract.training.checkpoint import machine  # noqa: F401 (the benchmarks import it from here)
+
 HERE = Path(__file__).resolve().parent
-
-
-def machine() -> str:
-    """One line that says what these numbers were measured on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
 def write_section(name: str, text: str, readme: Path = HERE / "README.md") -> None:

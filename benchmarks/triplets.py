@@ -67,11 +67,12 @@ def row(run_dir: Path, run: dict, data_dir: Path) -> dict:
         "epochs": len(metrics["history"]),
         "seconds_per_epoch": metrics["seconds_per_epoch"],
         "device": run["config"]["train"].get("device", "cpu"),
+        "machine": metrics.get("machine", "not recorded"),
     }
 
 
 def summarize(rows: dict) -> dict:
-    results = {"machine": machine(), "datasets": {}}
+    results = {"machine": machine(), "published": PUBLISHED, "datasets": {}}
     for dataset, seeds in rows.items():
         names = [*COLUMNS, "nearest_rule_pair_f1"]
         values = {name: [r[name] for r in seeds.values()] for name in names}
@@ -86,7 +87,8 @@ def summarize(rows: dict) -> dict:
 def table(results: dict, label: str) -> str:
     datasets = results["datasets"]
     lines = [
-        f"{label}, measured on {results['machine']}; 5-seed means ± std where 5 seeds have finished.",
+        f"{label}; 5-seed means ± std where 5 seeds have finished (the machine of each run in the per-seed "
+        "table).",
         "",
     ]
     head = ["model", *(f"{d} {m}" for m in ("ABSA", "pair", "triplet") for d in DATASETS)]
@@ -120,7 +122,7 @@ def table(results: dict, label: str) -> str:
             seed,
             *(f"{100 * r[c]:.2f}" for c in (*COLUMNS, "nearest_rule_pair_f1")),
             str(r["best_epoch"]),
-            r["device"],
+            r["machine"],
         ]
         for dataset, d in datasets.items()
         for seed, r in d["seeds"].items()
@@ -137,7 +139,7 @@ def table(results: dict, label: str) -> str:
             "dev triplet",
             "nearest rule pair",
             "best epoch",
-            "device",
+            "machine",
         ],
         per_seed,
     )

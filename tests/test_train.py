@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from coextract.evaluation.benchmark import read_dataset  # noqa: E402
 from coextract.evaluation.evaluate import Benchmark  # noqa: E402
-from coextract.training.checkpoint import load_run  # noqa: E402
+from coextract.training.checkpoint import load_run, machine  # noqa: E402
 from coextract.training.train import evaluate_model  # noqa: E402
 from tests.conftest import coextract, tiny_config  # noqa: E402
 
@@ -38,6 +38,8 @@ def test_run_folder_contents(tiny_run, data_dir):
     assert len(config["data_fingerprint"]) == 64 and config["vocabulary"][0] == "<pad>"
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert set(saved) >= {"dev", "test", "best_epoch", "train_seconds", "history"}
+    # Rows of one benchmark may come from several machines: each run says which, and its vector units.
+    assert saved["machine"] == machine() and "cores" in saved["machine"]
     # The saved weights are the best epoch on dev, or the mean of the 5 best if dev scores that higher.
     by_dev = sorted(metrics["history"], key=lambda e: e["dev_aspect_f1"] + e["dev_opinion_f1"], reverse=True)
     best = by_dev[0]

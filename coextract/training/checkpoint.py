@@ -13,6 +13,8 @@ Training writes it (`save_run`); evaluation, export and the benchmarks read it (
 """
 
 import json
+import os
+import platform
 import shutil
 from pathlib import Path
 
@@ -100,3 +102,20 @@ def load_run(run_dir: Path | str) -> tuple[CMLA | MiniLMCMLA, Featurizer | Piece
 
 def read_metrics(run_dir: Path | str) -> dict:
     return json.loads((Path(run_dir) / METRICS).read_text())
+
+
+def machine() -> str:
+    """One line that says what a run or a benchmark ran on: a run's metrics record it, as rows of
+    one benchmark may come from several machines."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    vector = torch.backends.cpu.get_cpu_capability()  # AVX2, AVX512: what torch's CPU kernels use
+    return (
+        f"{cpu} ({vector}), {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    )

@@ -24,7 +24,7 @@ from coextract.evaluation.benchmark import Example, fingerprint
 from coextract.evaluation.evaluate import Benchmark, benchmark_scores, score_examples
 from coextract.evaluation.triplets import relation_files
 from coextract.runtime.features import Featurizer
-from coextract.training.checkpoint import save_run, torch_backend
+from coextract.training.checkpoint import machine, save_run, torch_backend
 from coextract.training.config import TrainConfig
 from coextract.training.distill import teacher_targets
 from coextract.training.epochs import TrainingSet, moving_average, train_epoch
@@ -114,6 +114,9 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
         "kept_epochs": kept_epochs,
         "train_seconds": fitted.seconds,
         "seconds_per_epoch": fitted.seconds / len(fitted.history),
+        "machine": machine()
+        if config.device == "cpu"
+        else f"{config.device}: {torch.cuda.get_device_name()}",
         **benchmark_scores(torch_backend(model), featurizer, benchmark, relations),
         "history": fitted.history,
     }
