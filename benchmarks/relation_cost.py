@@ -13,32 +13,19 @@ in benchmarks/README.md.
 """
 
 import argparse
-import json
-import shutil
 import tempfile
 from pathlib import Path
 
-import torch
 from bundles import BATCH_SIZE, THREADS, timing_facts
 from report import markdown_table, publish, timed
 
 from coextract.evaluation.benchmark import DATASETS, default_data_dir, read_dataset
 from coextract.runtime.predict import length_sorted_batches
 from coextract.runtime.tagger import load
+from coextract.training.checkpoint import without_relations
 from coextract.training.export import export_run
 
 MAX_COST = 0.15  # the heads may cost at most this share of model-only throughput
-
-
-def without_relations(run_dir: Path, target: Path) -> Path:
-    """A copy of `run_dir` whose model has no relation heads: the same weights, the heads' dropped."""
-    shutil.copytree(run_dir, target)
-    config = json.loads((run_dir / "config.json").read_text())
-    config["model"]["relations"] = False
-    (target / "config.json").write_text(json.dumps(config, indent=1) + "\n")
-    state = torch.load(run_dir / "model.pt", weights_only=True)
-    torch.save({k: v for k, v in state.items() if not k.startswith("relations.")}, target / "model.pt")
-    return target
 
 
 def measure(run_dir: Path, sentences: list, repeats: int, data_dir: Path) -> dict:

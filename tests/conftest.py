@@ -125,6 +125,19 @@ def tiny_model_dir(tmp_path_factory, tiny_run, data_dir):
     return model_dir
 
 
+@pytest.fixture(scope="session")
+def tiny_plain_model_dir(tmp_path_factory, tiny_run, data_dir):
+    """The tiny run without its relation heads, exported: a model folder as every one exported before
+    the heads existed (the same tagger weights)."""
+    from coextract.training.checkpoint import without_relations
+    from coextract.training.export import export_run
+
+    scratch = tmp_path_factory.mktemp("plain")
+    model_dir = scratch / "model"
+    export_run(without_relations(tiny_run[0], scratch / "run"), model_dir, data_dir)
+    return model_dir
+
+
 def write_safetensors(path, arrays: dict) -> None:
     """Arrays as a .safetensors file, stored as float16 like the shared MiniLM."""
     header, blobs, offset = {}, [], 0

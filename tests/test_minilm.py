@@ -6,12 +6,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from coextract.evaluation.benchmark import read_vocabulary  # noqa: E402
+from coextract.evaluation.evaluate import Benchmark  # noqa: E402
+from coextract.training.checkpoint import load_run  # noqa: E402
 from coextract.training.config import TrainConfig  # noqa: E402
 from coextract.training.encoder import Encoder  # noqa: E402
 from coextract.training.minilm import MiniLMCMLA, MiniLMConfig, mean_of_pieces  # noqa: E402
 from coextract.training.model import CMLA  # noqa: E402
 from coextract.training.tiers import optimizer_and_schedule  # noqa: E402
-from coextract.training.train import train  # noqa: E402
+from coextract.training.train import evaluate_model, train  # noqa: E402
 from tests.conftest import coextract  # noqa: E402
 from tests.test_encoder import MINILM, TINY  # noqa: E402
 
@@ -25,13 +28,24 @@ def batch():
     return piece_ids, piece_ids != 0, word_starts, word_starts != 0
 
 
-@pytest.mark.parametrize("pooling", ["first", "mean"])
-def test_shapes_and_padding_change_nothing_at_real_words(pooling):
+WORD_IDS = torch.tensor([[5, 7, 1], [9, 2, 0]])  # vocabulary ids of the words of `batch`, 0 at padding
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"word_pooling": "first"},
+        {"word_pooling": "mean"},
+        {"vocab_size": 10, "word_dim": 4, "recurrent": True},
+    ],
+)
+def test_shapes_and_padding_change_nothing_at_real_words(settings):
     torch.manual_seed(0)
-    model = MiniLMCMLA(MiniLMConfig(**{**vars(SMALL), "word_pooling": pooling})).eval()
-    aspects, opinions, attentions, _, _ = model(*batch())
+    model = MiniLMCMLA(MiniLMConfig(**{**vars(SMALL), **settings})).eval()
+    inputs = (*batch(), WORD_IDS) if "word_dim" in settings else batch()
+    aspects, opinions, attentions, _, _ = model(*inputs)
     assert aspects.shape == opinions.shape == (2, 3, 3) and attentions.shape == (2, 2, 2, 3)
-    alone = model(*(x[1:, : x.size(1) - 1] for x in batch()))  # the second sentence, unpadded
+    alone = model(*(x[1:, : x.size(1) - 1] for x in inputs))  # the second sentence, unpadded
     assert torch.allclose(aspects[1, :2], alone[0][0, :2], atol=1e-5)
     assert torch.allclose(attentions[1, ..., :2], alone[2][0, ..., :2], atol=1e-5)
 
@@ -115,6 +129,32 @@ def test_train_the_minilm_tier_and_evaluate_its_run_folder(tiny_encoder_dir, dat
                        "--data-dir", str(data_dir))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["aspect"] == metrics["test"]["aspect"]  # the run folder is whole
+
+
+@pytest.mark.slow
+def test_the_minilm_tier_can_read_the_datasets_word_vectors_through_a_gru(
+    tiny_encoder_dir, data_dir, tmp_path
+):
+    args = ["train", "--dataset", "res14", "--encoder", str(tiny_encoder_dir), "--data-dir", str(data_dir),
+            "--max-epochs", "1", "--max-train-sentences", "32", "--hidden-dim", "8", "--inner-dim", "4",
+            "--n-slices", "2", "--no-relations", "--word-vectors", "--recurrent", "--output", str(tmp_path / "run")]  # fmt: skip
+    result = coextract(*args)
+    assert result.returncode == 0, result.stderr
+    model, featurizer, run_config = load_run(tmp_path / "run")
+    assert run_config["vocabulary"] == read_vocabulary(data_dir, "res14")
+    assert model.word_embedding.weight.shape == (len(run_config["vocabulary"]), 100)  # the domain vectors
+    batch = featurizer.batch([["the", "pizza"], ["zzzunseen"]])
+    assert batch.word_ids.tolist() == [
+        [1, run_config["vocabulary"].index("pizza")],
+        [len(run_config["vocabulary"]) - 1, 0],
+    ]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert evaluate_model(model, featurizer, Benchmark.read(data_dir, "res14"), "test") == metrics["test"]
+    exported = coextract(
+        "export", str(tmp_path / "run"), "--output", str(tmp_path / "model"), "--data-dir", str(data_dir)
+    )
+    assert exported.returncode == 2 and "has no model folder format yet" in exported.stderr
+    assert not (tmp_path / "model").exists()
 
 
 def test_the_device_benchmark_brings_weights_back_small_and_whole(tiny_encoder_dir, tmp_path):

@@ -107,12 +107,27 @@ def test_evaluate_reports_absa_pairs_and_triplets_as_the_card_says(tiny_model_di
     ]
 
 
-def test_evaluate_triplets_refuses_a_model_without_a_pair_head(data_dir):
+def test_a_model_folder_without_relation_heads_tags_as_before(tiny_plain_model_dir, tiny_model_dir, tmp_path):
+    plain, full = load(tiny_plain_model_dir), load(tiny_model_dir)
+    assert not plain.relations and full.relations
+    for before, now in zip(plain.tag_batch(REVIEWS), full.tag_batch(REVIEWS), strict=True):
+        assert before.pairs == () and all(span.sentiment is None for span in before.aspects)
+        # The same tagger weights: the heads add to the spans, they change none of them.
+        assert [(s.start, s.end) for s in before.aspects] == [(s.start, s.end) for s in now.aspects]
+    source, out = tmp_path / "in.txt", tmp_path / "out.jsonl"
+    source.write_text(REVIEWS[0] + "\n")
     result = coextract(
-        "evaluate", "--model", "restaurant", "--triplets", "res14", "--data-dir", str(data_dir)
+        "tag", str(source), "--model", str(tiny_plain_model_dir), "--output", str(out), "--quiet"
     )
+    assert result.returncode == 0, result.stderr
+    record = json.loads(out.read_text())
+    assert list(record) == ["id", "aspects", "opinions"]  # the record it always wrote
+    assert all(list(span) == ["text", "start", "end", "score"] for span in record["aspects"])
+
+
+def test_evaluate_triplets_refuses_a_model_without_a_pair_head(tiny_plain_model_dir, data_dir):
+    model = str(tiny_plain_model_dir)
+    result = coextract("evaluate", "--model", model, "--triplets", "res14", "--data-dir", str(data_dir))
     assert result.returncode == 2 and "has no pair head" in result.stderr
-    result = coextract(
-        "evaluate", "--model", "restaurant", "--triplets", "16res", "--data-dir", str(data_dir)
-    )
+    result = coextract("evaluate", "--model", model, "--triplets", "16res", "--data-dir", str(data_dir))
     assert result.returncode == 2 and "--triplets takes 14res, 14lap, 15res" in result.stderr

@@ -60,6 +60,16 @@ MODEL_FLAGS = [
     ("freeze_embeddings", argparse.BooleanOptionalAction, "keep the pre-trained word vectors fixed"),
     ("word_pooling", str, "MiniLM tier: a word's state is its 'first' piece's or the 'mean' of its pieces'"),
     (
+        "word_vectors",
+        argparse.BooleanOptionalAction,
+        "MiniLM tier: also read the dataset's word vectors (--embeddings, default domain) beside the encoder's",
+    ),
+    (
+        "recurrent",
+        argparse.BooleanOptionalAction,
+        "MiniLM tier: a BiGRU makes the word states, not one layer",
+    ),
+    (
         "relation_states",
         str,
         "what the sentiment and pair heads read: 'coupled' [h; r^a; r^p] or 'encoder' h",
@@ -75,8 +85,8 @@ MODEL_FLAGS = [
 
 
 # Options of one tier only: given to the other, they would be ignored or crash mid-way.
-FAST_ONLY = ("embeddings", "n_buckets", "conv_kernels", "conv_dim", "freeze_embeddings")
-MINILM_ONLY = ("word_pooling",)
+FAST_ONLY = ("n_buckets", "conv_kernels", "conv_dim", "freeze_embeddings")
+MINILM_ONLY = ("word_pooling", "word_vectors", "recurrent")
 WORD_POOLINGS = ("first", "mean")
 
 
@@ -89,6 +99,10 @@ def check_tier_options(args: argparse.Namespace) -> None:
     if args.encoder and (wrong := given(FAST_ONLY)):
         raise CoextractError(
             f"{', '.join(wrong)}: fast-tier options; the MiniLM tier (--encoder) has no word vectors"
+        )
+    if args.encoder and hasattr(args, "embeddings") and not getattr(args, "word_vectors", False):
+        raise CoextractError(
+            "--embeddings with --encoder: add --word-vectors to read them beside the encoder"
         )
     if not args.encoder and (wrong := given(MINILM_ONLY)):
         raise CoextractError(f"{', '.join(wrong)}: a MiniLM-tier option; add --encoder to train that tier")

@@ -15,6 +15,7 @@ import numpy as np
 
 from coextract.errors import CoextractError
 from coextract.runtime.documents import MAX_TOKENS
+from coextract.runtime.features import Featurizer
 
 MAX_WORD_PIECES = 5  # 100 words * 5 + [CLS] + [SEP] = 502 <= 512 positions
 
@@ -27,18 +28,25 @@ class PieceBatch:
     piece_mask: np.ndarray  # (B, P) bool
     word_starts: np.ndarray  # (B, T) int64, the position of each word's first piece; 0 at padding
     mask: np.ndarray  # (B, T) bool, True at real words
+    word_ids: np.ndarray | None = (
+        None  # (B, T) int64: vocabulary ids, for a model that reads word vectors too
+    )
 
     def feeds(self) -> dict[str, np.ndarray]:
-        return {"piece_ids": self.piece_ids, "piece_mask": self.piece_mask, "word_starts": self.word_starts,
-                "mask": self.mask}  # fmt: skip
+        feeds = {"piece_ids": self.piece_ids, "piece_mask": self.piece_mask, "word_starts": self.word_starts,
+                 "mask": self.mask}  # fmt: skip
+        return feeds if self.word_ids is None else {**feeds, "word_ids": self.word_ids}
 
 
 class PieceFeaturizer:
     """Maps tokenized sentences to word pieces with the encoder's own `tokenizer.json`."""
 
-    def __init__(self, tokenizer_path: Path) -> None:
+    def __init__(self, tokenizer_path: Path, vocabulary: Sequence[str] | None = None) -> None:
+        """`vocabulary`: also give each word's id in it (`word_ids`), for a model that reads the
+        dataset's word vectors beside the encoder's states."""
         from tokenizers import Tokenizer
 
+        self.words = Featurizer(vocabulary, n_buckets=0) if vocabulary is not None else None
         try:
             self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
         except Exception as err:  # tokenizers raises its own exception types
@@ -82,4 +90,5 @@ class PieceFeaturizer:
             mask[b, : len(words)] = True
         lengths = np.array([len(pieces) for pieces, _ in encoded], np.int64)
         piece_mask = np.arange(n_pieces)[None, :] < lengths[:, None]  # never from the ids: see __init__
-        return PieceBatch(piece_ids, piece_mask, word_starts, mask)
+        word_ids = self.words.batch(sentences).word_ids if self.words is not None else None
+        return PieceBatch(piece_ids, piece_mask, word_starts, mask, word_ids)

@@ -96,7 +96,7 @@ def load_run(run_dir: Path | str) -> tuple[CMLA | MiniLMCMLA, Featurizer | Piece
         ) from None
     model.eval()
     if minilm:
-        return model, PieceFeaturizer(run_dir / TOKENIZER), run_config
+        return model, PieceFeaturizer(run_dir / TOKENIZER, run_config.get("vocabulary")), run_config
     return model, Featurizer(run_config["vocabulary"], model_config.n_buckets), run_config
 
 
@@ -119,3 +119,15 @@ def machine() -> str:
     return (
         f"{cpu} ({vector}), {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
     )
+
+
+def without_relations(run_dir: Path, target: Path) -> Path:
+    """A copy of `run_dir` whose model has no relation heads: the same weights, the heads' dropped (what
+    a run trained before them would hold: to time the heads' cost, and to test such a model)."""
+    shutil.copytree(run_dir, target)
+    config = json.loads((run_dir / "config.json").read_text())
+    config["model"]["relations"] = False
+    (target / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+    state = torch.load(run_dir / "model.pt", weights_only=True)
+    torch.save({k: v for k, v in state.items() if not k.startswith("relations.")}, target / "model.pt")
+    return target

@@ -69,6 +69,11 @@ def export_run(
     """
     run_dir, output = Path(run_dir), Path(output)
     model, featurizer, run_config = load_run(run_dir)
+    if tier(run_config) == "minilm" and run_config["model"].get("word_dim"):
+        raise CoextractError(
+            f"{run_dir}: a MiniLM-tier run that reads word vectors (--word-vectors, a dev probe) has no "
+            "model folder format yet; export a run trained without it"
+        )
     benchmark = Benchmark.read(data_dir, run_config["dataset"])
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))  # same file system

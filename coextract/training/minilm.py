@@ -4,11 +4,14 @@ For a sentence of T words cut into P word pieces (a [CLS] first, a [SEP] last):
 
     s = Encoder(pieces)                                   (P, H)   fine-tuned MiniLM
     w_t = s[first piece of word t], or the mean of its pieces (config.word_pooling)
-    h = tanh(W w)                                         (T, d)
+    x_t = w_t, or [w_t ; e_t] with the dataset's word vector e_t (config.word_dim > 0)
+    h = tanh(W x)                                         (T, d)
+      or h = BiGRU(x)                                     (T, d)   (config.recurrent)
     then the coupled layers of `model.CoupledLayers`, as in the fast tier.
 
 Inputs are padded batches: piece_ids (B, P), piece_mask (B, P), word_starts
-(B, T) (the position of each word's first piece; 0 at padding) and mask (B, T).
+(B, T) (the position of each word's first piece; 0 at padding) and mask (B, T);
+word_ids (B, T) where the model reads word vectors too.
 """
 
 from dataclasses import dataclass, field
@@ -18,7 +21,7 @@ import torch
 from torch import nn
 
 from coextract.training.encoder import Encoder, EncoderConfig
-from coextract.training.model import CoupledLayers, init_weights
+from coextract.training.model import CoupledLayers, SentenceGRU, init_weights
 
 
 @dataclass
@@ -37,6 +40,9 @@ class MiniLMConfig:
     pair_dim: int = 64
     max_distance: int = 8
     relation_gradients: bool = True
+    vocab_size: int = 0  # with word_dim: the dataset's vocabulary, whose vectors sit beside the encoder's
+    word_dim: int = 0  # width of those word vectors; 0 = the encoder's states alone
+    recurrent: bool = False  # a BiGRU (d / 2 per direction) makes h instead of one linear layer
 
     def __post_init__(self) -> None:
         if self.word_pooling not in ("first", "mean"):
@@ -50,7 +56,13 @@ class MiniLMCMLA(CoupledLayers):
         super().__init__()
         self.config = config
         self.encoder = Encoder(EncoderConfig(**config.encoder))
-        self.project = nn.Linear(self.encoder.config.hidden_size, config.hidden_dim)
+        if config.word_dim:
+            self.word_embedding = nn.Embedding(config.vocab_size, config.word_dim, padding_idx=0)
+        x_dim = self.encoder.config.hidden_size + config.word_dim
+        if config.recurrent:
+            self.project = SentenceGRU(x_dim, config.hidden_dim // 2, bidirectional=True)
+        else:
+            self.project = nn.Linear(x_dim, config.hidden_dim)
         self.dropout = nn.Dropout(config.dropout)
         self.add_coupled_layers(config, config.hidden_dim)
         for name, module in self.named_children():
@@ -66,7 +78,12 @@ class MiniLMCMLA(CoupledLayers):
         model.encoder.load_pretrained(folder)
         return model
 
-    def forward(self, piece_ids, piece_mask, word_starts, mask):
+    def load_word_vectors(self, vectors: torch.Tensor) -> None:
+        """Initialise the word embedding with the dataset's pre-trained vectors (vocab_size, word_dim)."""
+        with torch.no_grad():
+            self.word_embedding.weight.copy_(vectors)
+
+    def forward(self, piece_ids, piece_mask, word_starts, mask, word_ids=None):
         """Returns the `model.Outputs` of the batch."""
         pieces = self.encoder(piece_ids, piece_mask)  # (B, P, H)
         if self.config.word_pooling == "mean":
@@ -74,8 +91,14 @@ class MiniLMCMLA(CoupledLayers):
         else:
             index = word_starts.unsqueeze(-1).expand(-1, -1, pieces.size(-1))  # (B, T, H)
             words = pieces.gather(1, index)  # (B, T, H): each word's first piece
-        h = self.dropout(torch.tanh(self.project(words)))  # (B, T, d)
-        return self.attend(h, mask, mask.sum(dim=1))
+        if self.config.word_dim:
+            words = torch.cat([words, self.word_embedding(word_ids)], dim=-1)  # (B, T, H + E)
+        lengths = mask.sum(dim=1)
+        if self.config.recurrent:
+            h = self.dropout(self.project(self.dropout(words), lengths))  # (B, T, d)
+        else:
+            h = self.dropout(torch.tanh(self.project(words)))  # (B, T, d)
+        return self.attend(h, mask, lengths)
 
 
 def mean_of_pieces(pieces, piece_mask, word_starts, mask):

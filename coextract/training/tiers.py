@@ -38,13 +38,23 @@ def fast_tier(config: TrainConfig, data_dir: Path | str) -> tuple[CMLA, Featuriz
     return model, featurizer, {"tier": "fast", "model": asdict(model_config), "vocabulary": vocabulary}
 
 
-def minilm_tier(config: TrainConfig) -> tuple[MiniLMCMLA, PieceFeaturizer, dict]:
-    """CMLA over the pretrained encoder in `config.encoder`, with its word-piece featurizer."""
-    folder = Path(config.encoder)
+def minilm_tier(config: TrainConfig, data_dir: Path | str) -> tuple[MiniLMCMLA, PieceFeaturizer, dict]:
+    """CMLA over the pretrained encoder in `config.encoder`, with its word-piece featurizer; with
+    `word_vectors` in `config.model`, the dataset's word vectors (`config.embeddings`) beside it."""
+    folder, settings = Path(config.encoder), dict(config.model)
+    vocabulary = vectors = None
+    if settings.pop("word_vectors", False):
+        vocabulary = read_vocabulary(data_dir, config.dataset)
+        vectors = read_word_vectors(data_dir, config.dataset, tuple(config.embeddings))
+        settings |= {"vocab_size": len(vocabulary), "word_dim": vectors.shape[1]}
     seed_everything(config.seed)
-    model = MiniLMCMLA.from_pretrained(folder, **config.model)
+    model = MiniLMCMLA.from_pretrained(folder, **settings)
+    if vectors is not None:
+        model.load_word_vectors(torch.from_numpy(vectors))
     described = {"tier": "minilm", "model": asdict(model.config), "encoder": str(folder.resolve())}
-    return model, PieceFeaturizer(folder / "tokenizer.json"), described
+    if vocabulary is not None:
+        described["vocabulary"] = vocabulary
+    return model, PieceFeaturizer(folder / "tokenizer.json", vocabulary), described
 
 
 def optimizer_and_schedule(model, config: TrainConfig, steps: int, fused: bool = True):

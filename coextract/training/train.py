@@ -99,7 +99,9 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
     relations = left_out is None
     if relations:
         config.model = {**config.model, "relations": True}
-    model, featurizer, described = minilm_tier(config) if config.encoder else fast_tier(config, data_dir)
+    model, featurizer, described = (
+        minilm_tier(config, data_dir) if config.encoder else fast_tier(config, data_dir)
+    )
     if config.raw_files:  # after the model is built: a broken encoder folder leaves nothing written
         benchmark = replace(benchmark, examples={**benchmark.examples, **raw_splits(config, output, log)})
     if left_out is not None and config.relations:
