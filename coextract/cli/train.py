@@ -41,7 +41,7 @@ TRAIN_FLAGS = [
         "also learn each aspect's sentiment and which opinion goes with which aspect (default: on where "
         "aste-v2 holds the dataset; --no-relations: terms only)",
     ),
-    ("relation_weight", float, "weight of the sentiment and pair losses beside the tag losses (default 1)"),
+    ("relation_weight", float, "weight of the sentiment and pair losses beside the tag losses (default 0.3)"),
 ]
 MODEL_FLAGS = [
     ("hidden_dim", int, "encoder GRU size per direction"),
