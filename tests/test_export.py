@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from coextract.evaluation.benchmark import read_dataset  # noqa: E402
-from coextract.runtime.model_folder import OUTPUTS, RELATION_OUTPUTS, read_meta  # noqa: E402
+from coextract.runtime.model_folder import OUTPUTS, RELATION_OUTPUTS, gives_relations, read_meta  # noqa: E402
 from coextract.runtime.predict import predict_sentences  # noqa: E402
 from coextract.runtime.tagger import load  # noqa: E402
 from coextract.training.checkpoint import load_run, torch_backend  # noqa: E402
@@ -72,8 +72,13 @@ def test_int8_model_keeps_its_unquantized_weights_as_float16(bundled_model_dir, 
     graph = onnx.load(str(model_dir / "model.int8.onnx"))
     large = {w.data_type for w in graph.graph.initializer if np.prod(w.dims) >= HALF_MIN_ELEMENTS}
     assert onnx.TensorProto.FLOAT16 in large and onnx.TensorProto.FLOAT not in large  # GRUs, convolutions
-    products = [n for n in graph.graph.node if n.op_type == "MatMulInteger"]
-    assert len(products) == 4  # the fast tier's products by a 2-D weight: attention scores and tag heads
+    products = [n.output[0] for n in graph.graph.node if n.op_type == "MatMulInteger"]
+    relations = [name for name in products if name.startswith("/model/relations/")]
+    assert (
+        len(products) - len(relations) == 4
+    )  # the fast tier's products by a 2-D weight: attention, tag heads
+    # The relation heads' (where the bundle has them): two projections, the biaffine grid, the sentiment head.
+    assert len(relations) == (4 if gives_relations(read_meta(model_dir)) else 0)
     assert not [n for n in graph.graph.node if n.op_type == "DynamicQuantizeLinear"]  # no per-call scales
     sentences = [e.tokens for e in read_dataset(data_dir, "res14")["dev"][:50]]
     fp32 = load(model_dir).predict(sentences)

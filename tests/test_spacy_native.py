@@ -20,6 +20,7 @@ from coextract.evaluation.semeval import read_semeval14
 from coextract.runtime.model_names import resolve_model
 from coextract.runtime.tagger import load
 
+ROOT = Path(__file__).resolve().parents[1]
 TEXT = "The battery life is great but the screen is dim."
 REVIEW_TOKENIZER = {"nlp": {"tokenizer": {"@tokenizers": "coextract.ReviewTokenizer.v1"}}}
 
@@ -120,7 +121,10 @@ def test_nlp_evaluate_equals_coextract_evaluate_on_the_restaurant_test_xml(data_
             assert scores[f"spans_{key}_{short}"] == pytest.approx(
                 report[side][name], abs=1e-12
             )  # float order only
-    assert round(100 * scores["spans_aspects_f"], 2) == round(100 * report["aspect"]["f1"], 2) == 82.66
+    published = json.loads((ROOT / "benchmarks" / "results" / "raw_text.json").read_text())["res14"]["raw"]
+    assert scores["spans_aspects_f"] == pytest.approx(
+        published["aspect"]["f1"], abs=1e-12
+    )  # the README's figure
 
 
 @pytest.mark.slow
