@@ -223,7 +223,8 @@ def has_surrogates(text: str) -> bool:
     return False
 
 
-def read_parquet(path: str, text_field: str, id_field: str | None) -> Iterator[Record]:
+def open_parquet(path: str):
+    """A parquet file to stream, or a one-line error (no pyarrow, a missing or foreign file)."""
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -231,16 +232,26 @@ def read_parquet(path: str, text_field: str, id_field: str | None) -> Iterator[R
             f"{path}: reading parquet needs pyarrow: pip install 'coextract[parquet]'"
         ) from None
     try:
-        table = pq.ParquetFile(path)
+        return pq.ParquetFile(path)
     except Exception as err:  # pyarrow raises its own types for missing or foreign files
         raise CoextractError(f"{path}: not a readable parquet file ({err})") from None
-    check_names(path, {"--text-field": text_field, "--id-field": id_field or text_field}, table.schema_arrow.names,
-                "the table has no column")  # fmt: skip
+
+
+def parquet_rows(table) -> Iterator[tuple[int, dict]]:
+    """Each row of an open parquet file as a dict, numbered from 1, a batch at a time."""
     row_no = 0
     for batch in table.iter_batches(batch_size=PARQUET_READ_ROWS):
         for obj in batch.to_pylist():
             row_no += 1
-            yield record_from_fields(path, row_no, obj, text_field, id_field)
+            yield row_no, obj
+
+
+def read_parquet(path: str, text_field: str, id_field: str | None) -> Iterator[Record]:
+    table = open_parquet(path)
+    check_names(path, {"--text-field": text_field, "--id-field": id_field or text_field}, table.schema_arrow.names,
+                "the table has no column")  # fmt: skip
+    for row_no, obj in parquet_rows(table):
+        yield record_from_fields(path, row_no, obj, text_field, id_field)
 
 
 def xml_sentences(path: str) -> Iterator[ET.Element]:

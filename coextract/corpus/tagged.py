@@ -16,10 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coextract.corpus.csv_records import csv_rows
-from coextract.corpus.readers import binary_lines, decoded, open_binary, read_to_the_end
+from coextract.corpus.readers import (
+    binary_lines,
+    decoded,
+    open_binary,
+    open_parquet,
+    parquet_rows,
+    read_to_the_end,
+)
 from coextract.corpus.writers import LIST_COLUMNS
 from coextract.errors import CoextractError
-from coextract.runtime.sizes import PARQUET_READ_ROWS
 
 REQUIRED = ("aspects", "opinions")  # what every tagged record has, whatever the run's options
 
@@ -98,21 +104,8 @@ def read_csv(path: str) -> Iterator[TaggedRecord]:
 
 
 def read_parquet(path: str) -> Iterator[TaggedRecord]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise CoextractError(
-            f"{path}: reading parquet needs pyarrow: pip install 'coextract[parquet]'"
-        ) from None
-    try:
-        table = pq.ParquetFile(path)
-    except Exception as err:  # pyarrow raises its own types for missing or foreign files
-        raise CoextractError(f"{path}: not a readable parquet file ({err})") from None
-    row_no = 0
-    for batch in table.iter_batches(batch_size=PARQUET_READ_ROWS):
-        for record in batch.to_pylist():
-            row_no += 1
-            yield checked(path, row_no, record)
+    for row_no, record in parquet_rows(open_parquet(path)):
+        yield checked(path, row_no, record)
 
 
 def read_parts(folder: str) -> Iterator[TaggedRecord]:
