@@ -28,9 +28,8 @@ class PieceBatch:
     piece_mask: np.ndarray  # (B, P) bool
     word_starts: np.ndarray  # (B, T) int64, the position of each word's first piece; 0 at padding
     mask: np.ndarray  # (B, T) bool, True at real words
-    word_ids: np.ndarray | None = (
-        None  # (B, T) int64: vocabulary ids, for a model that reads word vectors too
-    )
+    # (B, T) int64: vocabulary ids, for a model that reads the dataset's word vectors too
+    word_ids: np.ndarray | None = None
 
     def feeds(self) -> dict[str, np.ndarray]:
         feeds = {"piece_ids": self.piece_ids, "piece_mask": self.piece_mask, "word_starts": self.word_starts,

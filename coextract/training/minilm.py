@@ -78,11 +78,6 @@ class MiniLMCMLA(CoupledLayers):
         model.encoder.load_pretrained(folder)
         return model
 
-    def load_word_vectors(self, vectors: torch.Tensor) -> None:
-        """Initialise the word embedding with the dataset's pre-trained vectors (vocab_size, word_dim)."""
-        with torch.no_grad():
-            self.word_embedding.weight.copy_(vectors)
-
     def forward(self, piece_ids, piece_mask, word_starts, mask, word_ids=None):
         """Returns the `model.Outputs` of the batch."""
         pieces = self.encoder(piece_ids, piece_mask)  # (B, P, H)

@@ -246,6 +246,12 @@ class CoupledLayers(nn.Module):
                 dim + (2 * directions * config.inner_dim if coupled else 0), config
             )
 
+    def load_word_vectors(self, vectors: torch.Tensor) -> None:
+        """Initialise the word embedding (the fast tier's, or the MiniLM tier's beside its encoder)
+        with pre-trained vectors (vocab_size, word_dim)."""
+        with torch.no_grad():
+            self.word_embedding.weight.copy_(vectors)
+
     def init_coupled_layers(self, dim: int) -> None:
         nn.init.xavier_uniform_(self.coupled.tensors.view(-1, dim, dim))
         nn.init.uniform_(self.prototype_a, -1 / math.sqrt(dim), 1 / math.sqrt(dim))
@@ -350,11 +356,6 @@ class CMLA(CoupledLayers):
         self.add_coupled_layers(config, dim)
         self.apply(init_weights)
         self.init_coupled_layers(dim)
-
-    def load_word_vectors(self, vectors: torch.Tensor) -> None:
-        """Initialise the word embedding with pre-trained vectors (vocab_size, word_dim)."""
-        with torch.no_grad():
-            self.word_embedding.weight.copy_(vectors)
 
     def forward(self, word_ids, subword_ids, mask):
         """word_ids (B, T), subword_ids (B, T, S), mask (B, T) bool.
