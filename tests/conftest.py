@@ -6,12 +6,15 @@ clusters or builds a wheel. `pytest -m "not slow"` is the quick loop; the
 README's `python -m pytest` runs everything.
 """
 
+import fcntl
 import json
 import os
 import pty
 import shutil
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +60,9 @@ def coextract(*args, **kwargs) -> subprocess.CompletedProcess:
 def coextract_in_terminal(*args, cwd=None, timeout: float = 300) -> tuple[int, str]:
     """Run the real `coextract` with stdin, stdout and stderr on a pseudo-terminal: (exit status, what it showed)."""
     controller, terminal = pty.openpty()
+    fcntl.ioctl(
+        terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0)
+    )  # a window, for progress bars
     command = [sys.executable, "-m", "coextract", *args]
     process = subprocess.Popen(command, stdin=terminal, stdout=terminal, stderr=terminal, cwd=cwd)
     os.close(terminal)
