@@ -23,9 +23,12 @@ HOSTILE = [
 ]
 
 
+SYNONYMS = {"waiter": "staff", "waitress": "staff", "staff": "staff"}
+
+
 @lru_cache(maxsize=1)
 def names() -> AspectNames:
-    return AspectNames({"waiter": "staff", "waitress": "staff", "staff": "staff"})
+    return AspectNames(SYNONYMS)
 
 
 def span(text: str, start: int, sentiment: str | None = None) -> dict:
@@ -180,3 +183,21 @@ def test_review_text_in_the_html_page_stays_text():
     assert "<img" not in page and page.count("</style>") == 1
     assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in page
     assert "Content-Security-Policy" in page and "script-src 'sha256-" in page
+
+
+def test_a_dask_frame_of_tagged_rows_is_summarized_by_partition_and_merged_in_order():
+    dd = pytest.importorskip("dask.dataframe")
+    import dask
+    import pandas as pd
+
+    from coextract.corpus.dask_engine import tag_dataframe
+    from coextract.summary import summarize_dataframe
+
+    texts = [f"The {w} was great but the service {i} was slow." for i, w in enumerate(WORDS * 2)]
+    tagged = tag_dataframe(dd.from_pandas(pd.DataFrame({"text": texts}), npartitions=3), include_text=True)
+    with dask.config.set(scheduler="synchronous"):
+        by_partition = summarize_dataframe(tagged, aspect_map=SYNONYMS)
+        whole = summarize(tagged.compute().to_dict("records"), names=names())
+    assert by_partition == whole and by_partition.records == len(texts)
+    direct = summarize(coextract.load("restaurant").pipe(texts), names=names())
+    assert [(g.name, g.mentions) for g in direct.ranked()] == [(g.name, g.mentions) for g in whole.ranked()]
