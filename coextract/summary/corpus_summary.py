@@ -31,12 +31,17 @@ def as_record(item: Extraction | dict) -> dict:
     return item
 
 
+SENTIMENT_VALUES = frozenset((*SENTIMENTS, None))  # None: a parquet row's aspect without one
+
+
 def is_span(span) -> bool:
+    """Whether `span` is a span `tag` wrote (exact types: this runs for every span of a corpus)."""
     return (
-        isinstance(span, dict)
-        and isinstance(span.get("text"), str)
-        and all(isinstance(span.get(k), int) and not isinstance(span.get(k), bool) for k in ("start", "end"))
-        and span.get("sentiment", "none") in SENTIMENTS
+        type(span) is dict
+        and type(span.get("text")) is str
+        and type(span.get("start")) is int
+        and type(span.get("end")) is int
+        and span.get("sentiment") in SENTIMENT_VALUES
     )
 
 
@@ -85,7 +90,9 @@ class Summary:
         mentioned = set()
         for aspect in record["aspects"]:
             key, named = names.group(aspect["text"])
-            group = self.groups.setdefault(key, AspectGroup(key, named))
+            group = self.groups.get(key)
+            if group is None:
+                group = self.groups[key] = AspectGroup(key, named)
             sentiment = aspect.get("sentiment") or "none"
             opinions = paired.get((aspect["start"], aspect["end"]), [])
             group.count(aspect["text"], sentiment, opinions)
