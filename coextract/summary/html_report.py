@@ -123,6 +123,11 @@ def html_page(data: dict) -> str:
         else '<p class="note">No review text in the input, so no examples: tag with --include-text, or '
         "give summarize --source (the files that were tagged).</p>"
     )
+    if data["mentions"] and all(g["sentiments"]["none"] == g["mentions"] for g in groups):
+        texts += (
+            '<p class="note">No sentiments: the model that tagged these reviews has no sentiment head.</p>'
+        )
+
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{policy()}">
