@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 
 from PIL import Image
-
 from report import HERE
 
 REVIEWS = HERE.parent.parent / "shared/data/semeval-raw/semeval14/Restaurants_Test_Gold.xml"
