@@ -147,3 +147,17 @@ def test_the_page_renders_in_headless_chromium_and_hostile_reviews_run_nothing(t
     assert "<title>coextract summary</title>" in dom and "pwned</title>" not in dom
     assert "<img" not in dom  # the review's tag is text, not an element
     assert [line for line in done.stderr.splitlines() if ":CONSOLE" in line] == []  # no error, no CSP block
+
+
+def test_a_model_with_relation_heads_fills_sentiments_and_paired_opinions(tiny_model_dir, tmp_path):
+    reviews = tmp_path / "reviews.txt"
+    reviews.write_text("The pizza was great but the service was slow.\nGreat food, rude waiter.\n" * 20)
+    tagged = tmp_path / "tagged.jsonl"
+    assert coextract("tag", str(reviews), "--model", str(tiny_model_dir), "--include-text", "--output", str(tagged)).returncode == 0  # fmt: skip
+    done = coextract("summarize", str(tagged), "--output", str(tmp_path / "r.json"))
+    assert done.returncode == 0, done.stderr
+    data = json.loads((tmp_path / "r.json").read_text())
+    records = [json.loads(line) for line in tagged.read_text().splitlines()]
+    pairs = sum(len(r["pairs"]) for r in records)
+    assert sum(sum(g["opinions"].values()) for g in data["groups"]) == pairs
+    assert sum(g["sentiments"]["none"] for g in data["groups"]) == 0 and data["mentions"] > 0
