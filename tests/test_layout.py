@@ -3,10 +3,10 @@
 Layers, lowest first; a module may import only from its own layer and the ones
 before it, and no chain of imports may lead back to where it started:
 
-    errors, version -> runtime -> corpus -> evaluation, summary -> training -> cli -> the package itself
+    errors, version -> runtime -> corpus -> evaluation, summary, serve -> training -> cli -> the package itself
 
-(`evaluation` reads raw SemEval XML with the `corpus` reader, and `summary` reads what `corpus`
-wrote, so both sit above it, side by side.)
+(`evaluation` reads raw SemEval XML with the `corpus` reader, `summary` reads what `corpus`
+wrote, and `serve` answers in `corpus`'s record schema, so the three sit above it, side by side.)
 """
 
 import ast
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "coextract"
-LAYERS = ("errors", "version", "runtime", "corpus", "evaluation", "summary", "training", "cli", "")
+LAYERS = ("errors", "version", "runtime", "corpus", "evaluation", "summary", "serve", "training", "cli", "")
 TORCH_LAYERS = {"training"}
 LAYER_RANK = {
     "errors": 0,

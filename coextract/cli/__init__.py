@@ -1,4 +1,4 @@
-"""The `coextract` command line: train, evaluate, export, tag, summarize; one module per command.
+"""The `coextract` command line: train, evaluate, export, tag, summarize, serve; one module per command.
 
 Every user-fixable problem surfaces as a `CoextractError` and is printed as one
 line, `coextract: error: ...`, with exit code 2 -- never a traceback.
@@ -7,7 +7,7 @@ line, `coextract: error: ...`, with exit code 2 -- never a traceback.
 import argparse
 import sys
 
-from coextract.cli import evaluate, summarize, tag, train
+from coextract.cli import evaluate, serve, summarize, tag, train
 from coextract.errors import CoextractError
 from coextract.version import __version__
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_export_parser(commands)
     tag.add_parser(commands)
     summarize.add_parser(commands)
+    serve.add_parser(commands)
     return parser
 
 
