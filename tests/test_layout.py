@@ -24,6 +24,7 @@ LAYER_RANK = {
     "corpus": 2,
     "evaluation": 3,
     "summary": 3,
+    "serve": 3,
     "training": 4,
     "cli": 5,
 }

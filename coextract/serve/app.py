@@ -50,84 +50,98 @@ def model_facts(name: str, tagger: Tagger) -> dict:
     }
 
 
-def create_app(taggers: dict[str, Tagger], settings: ServeSettings = ServeSettings()) -> FastAPI:
-    """The app serving `taggers` (name -> Tagger; the first is the default model)."""
-    metrics, batchers, ready = Metrics(), {}, asyncio.Event()
-    extracts = {"accepted": 0, "answered": 0}  # /v1/extract requests the app began and finished
+EXTRACT_SCHEMA = {"requestBody": {"required": True, "content": {"application/json": {"schema": ExtractRequest.model_json_schema()}}}}  # fmt: skip
+
+
+class Service:
+    """The models, their batchers and the metrics behind the app's routes."""
+
+    def __init__(self, taggers: dict[str, Tagger], settings: ServeSettings):
+        self.taggers, self.settings = taggers, settings
+        self.metrics, self.batchers, self.ready = Metrics(), {}, asyncio.Event()
+        self.extracts = {"accepted": 0, "answered": 0}  # /v1/extract requests the app began and finished
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        for name, tagger in taggers.items():
-            batcher = MicroBatcher(tagger.tag_batch, settings.max_batch, settings.max_wait_ms / 1000,
-                                   settings.max_queue, metrics.batch.labels(name).observe)  # fmt: skip
+    async def lifespan(self, app: FastAPI):
+        """Start a batcher per model (each warmed up) and become ready; at shutdown, answer what is queued."""
+        for name, tagger in self.taggers.items():
+            batcher = MicroBatcher(tagger.tag_batch, self.settings.max_batch, self.settings.max_wait_ms / 1000,
+                                   self.settings.max_queue, self.metrics.batch.labels(name).observe)  # fmt: skip
             await batcher.start()
-            metrics.queue.labels(name).set_function(lambda batcher=batcher: batcher.depth)
-            batchers[name] = batcher
-        ready.set()
+            self.metrics.queue.labels(name).set_function(lambda batcher=batcher: batcher.depth)
+            self.batchers[name] = batcher
+        self.ready.set()
         yield
-        ready.clear()
-        await asyncio.gather(*(batcher.stop() for batcher in batchers.values()))
-        log.info("stopped: %(accepted)d extract requests accepted, %(answered)d answered", extracts)
+        self.ready.clear()
+        await asyncio.gather(*(batcher.stop() for batcher in self.batchers.values()))
+        log.info("stopped: %(accepted)d extract requests accepted, %(answered)d answered", self.extracts)
 
-    app = FastAPI(title="coextract", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
-
-    @app.middleware("http")
-    async def measured(request: Request, call_next):
+    async def measured(self, request: Request, call_next):
         """Metrics and one log line per request: method, path, status, time; never the review text."""
         start, path = time.perf_counter(), request.url.path if request.url.path in ENDPOINTS else "other"
-        extracts["accepted"] += path == "/v1/extract"
+        self.extracts["accepted"] += path == "/v1/extract"
         response = await call_next(request)
         seconds = time.perf_counter() - start
-        extracts["answered"] += path == "/v1/extract"
-        metrics.observe(path, response.status_code, seconds)
+        self.extracts["answered"] += path == "/v1/extract"
+        self.metrics.observe(path, response.status_code, seconds)
         log.info("%s %s %d %.1f ms", request.method, path, response.status_code, 1000 * seconds)
         return response
 
-    schema = {"requestBody": {"required": True, "content": {"application/json": {"schema": ExtractRequest.model_json_schema()}}}}  # fmt: skip
-
-    @app.post("/v1/extract", openapi_extra=schema)
-    async def extract(request: Request) -> Response:
+    async def extract(self, request: Request) -> Response:
         """Tag one text or a list: the records `coextract tag` writes, one per text, in order."""
         try:
-            authorized(request, settings)
-            name, texts = parse_request(await read_body(request, settings.max_body_bytes), settings, taggers)
-            futures = batchers[name].submit(texts)
+            authorized(request, self.settings)
+            body = await read_body(request, self.settings.max_body_bytes)
+            name, texts = parse_request(body, self.settings, self.taggers)
+            futures = self.batchers[name].submit(texts)
         except QueueFull:
             return problem_response(Problem(503, "the server is busy: try again", {"Retry-After": "1"}))
         except Problem as problem:
             return problem_response(problem)
         try:
-            extractions = await asyncio.wait_for(asyncio.gather(*futures), settings.timeout_s)
+            extractions = await asyncio.wait_for(asyncio.gather(*futures), self.settings.timeout_s)
         except TimeoutError:
-            return problem_response(Problem(504, f"not answered within {settings.timeout_s:g} s"))
-        return Response(
-            answer(name, texts, extractions, taggers[name].relations), media_type="application/json"
-        )
+            return problem_response(Problem(504, f"not answered within {self.settings.timeout_s:g} s"))
+        body = answer(name, texts, extractions, self.taggers[name].relations)
+        return Response(body, media_type="application/json")
 
-    @app.get("/v1/models")
-    async def models(request: Request) -> Response:
+    async def models(self, request: Request) -> Response:
+        """The models served: name, tier, dataset, whether they give pairs, their cards' test F1."""
         try:
-            authorized(request, settings)
+            authorized(request, self.settings)
         except Problem as problem:
             return problem_response(problem)
-        return JSONResponse({"models": [model_facts(name, tagger) for name, tagger in taggers.items()]})
+        return JSONResponse({"models": [model_facts(name, tagger) for name, tagger in self.taggers.items()]})
 
-    @app.get("/healthz")
-    async def healthz() -> dict:
-        return {"status": "ok"}
-
-    @app.get("/readyz")
-    async def readyz() -> Response:
-        if ready.is_set():
-            return JSONResponse({"status": "ready", "models": list(taggers)})
+    async def readyz(self) -> Response:
+        """Ready once every model is loaded and warm; not while starting or stopping."""
+        if self.ready.is_set():
+            return JSONResponse({"status": "ready", "models": list(self.taggers)})
         return JSONResponse({"status": "not ready"}, 503)
 
-    @app.get("/metrics")
-    async def prometheus(request: Request) -> Response:
+    async def prometheus(self, request: Request) -> Response:
         try:
-            authorized(request, settings)
+            authorized(request, self.settings)
         except Problem as problem:
             return problem_response(problem)
-        return Response(metrics.text(), media_type="text/plain; version=0.0.4; charset=utf-8")
+        return Response(self.metrics.text(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
+
+async def healthz() -> dict:
+    """The process is up (it may still be loading: see /readyz)."""
+    return {"status": "ok"}
+
+
+def create_app(taggers: dict[str, Tagger], settings: ServeSettings | None = None) -> FastAPI:
+    """The app serving `taggers` (name -> Tagger; the first is the default model)."""
+    service = Service(taggers, settings or ServeSettings())
+    app = FastAPI(
+        title="coextract", version=__version__, lifespan=service.lifespan, docs_url=None, redoc_url=None
+    )
+    app.middleware("http")(service.measured)
+    app.post("/v1/extract", openapi_extra=EXTRACT_SCHEMA)(service.extract)
+    app.get("/v1/models")(service.models)
+    app.get("/healthz")(healthz)
+    app.get("/readyz")(service.readyz)
+    app.get("/metrics")(service.prometheus)
     return app
