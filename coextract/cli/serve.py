@@ -110,7 +110,7 @@ def add_parser(commands) -> None:
     )
     limits = serve.add_argument_group("batching and limits")
     limits.add_argument("--max-batch", type=int, default=64, help="texts per model batch (default 64)")
-    limits.add_argument("--max-wait-ms", type=float, default=2.0, help="how long a free model waits to fill a batch (default 2)")  # fmt: skip
+    limits.add_argument("--max-wait-ms", type=float, default=0.0, help="how long a free model waits to fill a batch (default 0: under load, texts gather while the model works)")  # fmt: skip
     limits.add_argument("--max-queue", type=int, default=4096, help="texts waiting per model before 503 (default 4096)")  # fmt: skip
     limits.add_argument(
         "--max-texts", type=int, default=256, help="texts per request before 413 (default 256)"

@@ -76,17 +76,6 @@ class Service:
         await asyncio.gather(*(batcher.stop() for batcher in self.batchers.values()))
         log.info("stopped: %(accepted)d extract requests accepted, %(answered)d answered", self.extracts)
 
-    async def measured(self, request: Request, call_next):
-        """Metrics and one log line per request: method, path, status, time; never the review text."""
-        start, path = time.perf_counter(), request.url.path if request.url.path in ENDPOINTS else "other"
-        self.extracts["accepted"] += path == "/v1/extract"
-        response = await call_next(request)
-        seconds = time.perf_counter() - start
-        self.extracts["answered"] += path == "/v1/extract"
-        self.metrics.observe(path, response.status_code, seconds)
-        log.info("%s %s %d %.1f ms", request.method, path, response.status_code, 1000 * seconds)
-        return response
-
     async def extract(self, request: Request) -> Response:
         """Tag one text or a list: the records `coextract tag` writes, one per text, in order."""
         try:
@@ -127,6 +116,37 @@ class Service:
         return Response(self.metrics.text(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
+class Measured:
+    """ASGI middleware: metrics and one log line per request (method, path, status, time; never the
+    review text). Plain ASGI rather than Starlette's `BaseHTTPMiddleware`, which costs every request
+    an extra task and stream."""
+
+    def __init__(self, app, service: Service):
+        self.app, self.service = app, service
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start, status = time.perf_counter(), 500
+        path = scope["path"] if scope["path"] in ENDPOINTS else "other"
+        extract = path == "/v1/extract"
+
+        async def sending(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        self.service.extracts["accepted"] += extract
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            seconds = time.perf_counter() - start
+            self.service.extracts["answered"] += extract
+            self.service.metrics.observe(path, status, seconds)
+            log.info("%s %s %d %.1f ms", scope["method"], path, status, 1000 * seconds)
+
+
 async def healthz() -> dict:
     """The process is up (it may still be loading: see /readyz)."""
     return {"status": "ok"}
@@ -138,7 +158,7 @@ def create_app(taggers: dict[str, Tagger], settings: ServeSettings | None = None
     app = FastAPI(
         title="coextract", version=__version__, lifespan=service.lifespan, docs_url=None, redoc_url=None
     )
-    app.middleware("http")(service.measured)
+    app.add_middleware(Measured, service=service)
     app.post("/v1/extract", openapi_extra=EXTRACT_SCHEMA)(service.extract)
     app.get("/v1/models")(service.models)
     app.get("/healthz")(healthz)

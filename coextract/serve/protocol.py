@@ -24,7 +24,8 @@ class ServeSettings:
     """The server's limits and batching; `coextract serve --help` documents each."""
 
     max_batch: int = 64  # texts per onnxruntime batch
-    max_wait_ms: float = 2.0  # how long a free model waits for a fuller batch
+    max_wait_ms: float = 0.0  # how long a free model waits for a fuller batch (0: under load, batches
+    # fill while the model works on the previous one; a wait only delays a lone request)
     max_queue: int = 4096  # texts waiting per model; beyond it, 503
     max_texts: int = 256  # texts per request; beyond it, 413
     max_chars: int = 50_000  # characters per text; beyond it, 413
