@@ -23,7 +23,7 @@ import sys
 import time
 
 import httpx
-from report import machine, markdown_table, publish
+from report import HERE, machine, markdown_table, publish, write_section
 
 import coextract
 from coextract.corpus.readers import read_records
@@ -156,6 +156,7 @@ def main() -> None:
     text = (f"`{command}` ({machine()}; the 800 SemEval-2014 restaurant "
             "test reviews; server and load generator on the same cores, loopback):\n\n" + table(results))  # fmt: skip
     publish("serve", results, text)
+    write_section("serve-table", text, HERE.parent / "README.md")
 
 
 if __name__ == "__main__":
