@@ -209,3 +209,13 @@ def test_the_api_key_is_enforced_when_set(tmp_path):
         assert (
             right.status_code == 504 and "not answered within 1e-06 s" in right.json()["error"]
         )  # --timeout
+
+
+def test_worker_processes_answer_the_same_and_stop_on_sigterm():
+    with server("--workers", "2") as (url, process):
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: httpx.post(f"{url}/v1/extract", json={"texts": REVIEWS}, timeout=60), range(8)))  # fmt: skip
+        assert all(response.content == expected_body("restaurant", REVIEWS) for response in answers)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(35) == 0
+        assert process.stderr.read().count("extract requests accepted") == 2  # each process stopped cleanly

@@ -56,6 +56,7 @@ def app_from_environment():
     from coextract.serve.app import create_app
     from coextract.serve.protocol import ServeSettings
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     config = json.loads(os.environ[CONFIG_ENV])
     taggers = {name: load(model, threads=config["threads"]) for name, model in config["models"].items()}
     return create_app(taggers, ServeSettings(**config["settings"]))
@@ -76,7 +77,6 @@ def cmd_serve(args: argparse.Namespace) -> None:
                              timeout_s=args.timeout, api_key=read_api_key(args.api_key_file))  # fmt: skip
     threads = max(1, (os.cpu_count() or 1) // args.workers)
     os.environ[CONFIG_ENV] = json.dumps({"models": models, "settings": asdict(settings), "threads": threads})
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     print(f"coextract serve: {', '.join(models)} on http://{args.host}:{args.port} ({args.workers} worker "
           f"process{'es' if args.workers > 1 else ''}, {threads} threads each); Ctrl-C or SIGTERM stops it", file=sys.stderr)  # fmt: skip
     # uvicorn handles SIGTERM while it serves, and raises it again once it has stopped gracefully;
