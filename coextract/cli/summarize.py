@@ -92,7 +92,7 @@ def add_parser(commands) -> None:
         description="Read what `coextract tag` wrote and summarize it by aspect: mentions of one aspect are "
         "grouped under one name (case, plurals and inflections folded by spaCy's lemmatizer, determiners and "
         "possessives dropped), each group with its mentions, reviews, sentiment counts and shares, a net "
-        "score with its 95 %% Wilson interval, the opinion terms paired with it and example sentences. "
+        "score with its 95 % Wilson interval, the opinion terms paired with it and example sentences. "
         "Streams: memory grows with the number of distinct aspect groups, not with the number of records.",
     )
     summarize.add_argument("inputs", nargs="+",
