@@ -13,12 +13,20 @@ from pathlib import Path
 
 import pytest
 
+from coextract.cli import main
 from tests.conftest import coextract, coextract_in_terminal
 from tests.test_summarize import HOSTILE, names, review
 
 REVIEWS = str(
     Path(__file__).resolve().parents[2] / "shared/data/semeval-raw/semeval14/Restaurants_Test_Gold.xml"
 )
+
+
+def summarize(capsys, *args: str) -> tuple[int, str]:
+    """`coextract summarize ARGS` in this process (the command's own code, without a new interpreter and
+    spaCy import per call; the pipe and terminal tests run it as a process): (exit status, stderr)."""
+    status = main(["summarize", *args])
+    return status, capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +54,11 @@ def recount(path: Path, groups: list[dict]) -> dict:
     return counts
 
 
-def test_html_json_and_csv_of_the_readmes_reviews_hold_a_recount_of_the_tagged_file(tagged, tmp_path):
+def test_html_json_and_csv_of_the_readmes_reviews_hold_a_recount_of_the_tagged_file(tagged, tmp_path, capsys):
     for suffix in ("html", "json", "csv"):
-        done = coextract("summarize", str(tagged), "--output", str(tmp_path / f"report.{suffix}"))
-        assert done.returncode == 0, done.stderr
-        assert "800 records (0 with errors)" in done.stderr and "0 lines skipped" in done.stderr
+        status, said = summarize(capsys, str(tagged), "--output", str(tmp_path / f"report.{suffix}"))
+        assert status == 0, said
+        assert "800 records (0 with errors)" in said and "0 lines skipped" in said
     data = json.loads((tmp_path / "report.json").read_text())
     again = recount(tagged, data["groups"])
     assert (
@@ -71,19 +79,23 @@ def test_html_json_and_csv_of_the_readmes_reviews_hold_a_recount_of_the_tagged_f
     assert "no example: no review text" not in page
 
 
-def test_examples_come_from_source_when_the_output_has_no_text(tmp_path):
+def test_examples_come_from_source_when_the_output_has_no_text(tmp_path, capsys):
     plain = tmp_path / "tagged.csv"
     assert coextract("tag", REVIEWS, "--output", str(plain), "--workers", "1").returncode == 0
-    done = coextract("summarize", str(plain), "--output", str(tmp_path / "r.json"), "--source", REVIEWS)
-    assert done.returncode == 0, done.stderr
+    status, said = summarize(capsys, str(plain), "--output", str(tmp_path / "r.json"), "--source", REVIEWS)
+    assert status == 0, said
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["records_with_text"] == 800 and data["groups"][0]["examples"]["none"]
-    done = coextract("summarize", str(plain), "--output", str(tmp_path / "r.html"))
-    assert "no review text, so no examples" in done.stderr
+    assert (
+        "no review text, so no examples"
+        in summarize(capsys, str(plain), "--output", str(tmp_path / "r.html"))[1]
+    )
     other = tmp_path / "other.txt"
     other.write_text("Just one review.\n")
-    done = coextract("summarize", str(plain), "--output", str(tmp_path / "r2.json"), "--source", str(other))
-    assert done.returncode == 2 and "not the files that were tagged" in done.stderr
+    status, said = summarize(
+        capsys, str(plain), "--output", str(tmp_path / "r2.json"), "--source", str(other)
+    )
+    assert status == 2 and "not the files that were tagged" in said
     assert not (tmp_path / "r2.json").exists()
 
 
@@ -101,29 +113,26 @@ def test_in_a_terminal_it_shows_progress(tagged, tmp_path):
     assert status == 0 and "800 records" in shown and "records/s" in shown
 
 
-def test_lines_that_are_not_tagged_records_are_named_and_the_rest_counted(tagged, tmp_path):
+def test_lines_that_are_not_tagged_records_are_named_and_the_rest_counted(tagged, tmp_path, capsys):
     lines = tagged.read_text(encoding="utf-8").splitlines()
     broken = tmp_path / "broken.jsonl"
     broken.write_text(
         "\n".join([lines[0], "{not json", '{"aspects": "x", "opinions": []}', *lines[1:]]) + "\n"
     )
-    done = coextract("summarize", str(broken), "--output", str(tmp_path / "r.json"))
-    assert done.returncode == 0, done.stderr
-    assert f"{broken}:2: invalid JSON" in done.stderr and f"{broken}:3: not a tagged record" in done.stderr
-    assert "800 records" in done.stderr and "2 lines skipped" in done.stderr
-    bad = coextract("summarize", str(tagged), "--output", str(tmp_path / "r.xlsx"))
-    assert bad.returncode == 2 and "name it .html, .json or .csv" in bad.stderr
+    status, said = summarize(capsys, str(broken), "--output", str(tmp_path / "r.json"))
+    assert status == 0, said
+    assert f"{broken}:2: invalid JSON" in said and f"{broken}:3: not a tagged record" in said
+    assert "800 records" in said and "2 lines skipped" in said
+    status, said = summarize(capsys, str(tagged), "--output", str(tmp_path / "r.xlsx"))
+    assert status == 2 and "name it .html, .json or .csv" in said
 
 
-def test_an_aspect_map_puts_synonyms_under_the_users_name(tagged, tmp_path):
+def test_an_aspect_map_puts_synonyms_under_the_users_name(tagged, tmp_path, capsys):
     (tmp_path / "map.txt").write_text("staff = waiter = waitress\n")
-    done = coextract("summarize", str(tagged), "--output", str(tmp_path / "r.json"), "--aspect-map", str(tmp_path / "map.txt"))  # fmt: skip
+    args = ("--output", str(tmp_path / "r.json"), "--aspect-map", str(tmp_path / "map.txt"))
+    assert summarize(capsys, str(tagged), *args)[0] == 0
     groups = {g["name"]: g for g in json.loads((tmp_path / "r.json").read_text())["groups"]}
-    assert (
-        done.returncode == 0
-        and "waiter" not in groups
-        and {"waiter", "staff"} <= set(groups["staff"]["forms"])
-    )
+    assert "waiter" not in groups and {"waiter", "staff"} <= set(groups["staff"]["forms"])
 
 
 @pytest.mark.slow
@@ -149,13 +158,13 @@ def test_the_page_renders_in_headless_chromium_and_hostile_reviews_run_nothing(t
     assert [line for line in done.stderr.splitlines() if ":CONSOLE" in line] == []  # no error, no CSP block
 
 
-def test_a_model_with_relation_heads_fills_sentiments_and_paired_opinions(tiny_model_dir, tmp_path):
+def test_a_model_with_relation_heads_fills_sentiments_and_paired_opinions(tiny_model_dir, tmp_path, capsys):
     reviews = tmp_path / "reviews.txt"
     reviews.write_text("The pizza was great but the service was slow.\nGreat food, rude waiter.\n" * 20)
     tagged = tmp_path / "tagged.jsonl"
     assert coextract("tag", str(reviews), "--model", str(tiny_model_dir), "--include-text", "--output", str(tagged)).returncode == 0  # fmt: skip
-    done = coextract("summarize", str(tagged), "--output", str(tmp_path / "r.json"))
-    assert done.returncode == 0, done.stderr
+    status, said = summarize(capsys, str(tagged), "--output", str(tmp_path / "r.json"))
+    assert status == 0, said
     data = json.loads((tmp_path / "r.json").read_text())
     records = [json.loads(line) for line in tagged.read_text().splitlines()]
     pairs = sum(len(r["pairs"]) for r in records)
