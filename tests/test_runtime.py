@@ -29,10 +29,13 @@ def test_span_scores_are_mean_decoded_tag_probabilities():
     assert term_spans(probs, [0, 1, 2, 0]) == [(1, 3, pytest.approx(0.7))]
 
 
-def test_batches_group_by_length_and_cap_sentences_and_padded_tokens():
+def test_batches_group_by_length_and_cap_sentences_padded_tokens_and_padding():
     # batch_size 4 allows 4 * 32 = 128 padded tokens: three 40-token sentences, one of 100
     lengths = [5, 100, 3, 40, 40, 40, 7]
-    assert list(length_sorted_batches(lengths, batch_size=4)) == [[2, 0, 6], [3, 4, 5], [1]]
+    assert list(length_sorted_batches(lengths, batch_size=4, pad_ratio=100)) == [[2, 0, 6], [3, 4, 5], [1]]
+    # and at most 1.25 x the shortest + 2 words: 3 and 5 together, 7 starts a batch
+    assert list(length_sorted_batches(lengths, batch_size=4)) == [[2, 0], [6], [3, 4, 5], [1]]
+    assert list(length_sorted_batches([10, 14, 15, 18], batch_size=8)) == [[0, 1], [2, 3]]
     assert list(length_sorted_batches([2] * 5, batch_size=2)) == [[0, 1], [2, 3], [4]]
     assert list(length_sorted_batches([200], batch_size=1)) == [[0]]  # too long alone still runs
 

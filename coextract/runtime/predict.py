@@ -15,7 +15,7 @@ import numpy as np
 
 from coextract.runtime.decoding import best_tags_batch
 from coextract.runtime.features import Batch, Featurizer
-from coextract.runtime.sizes import PIPE_BATCH, TOKENS_PER_ROW
+from coextract.runtime.sizes import PAD_RATIO, PAD_SLACK, PIPE_BATCH, TOKENS_PER_ROW
 
 Backend = Callable[[Batch], tuple[np.ndarray, ...]]
 
@@ -33,12 +33,17 @@ class SentencePrediction:
     pair_probs: np.ndarray | None = None  # (T, T, 4): aspect word, opinion word; none + SENTIMENTS
 
 
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
-    """Indices of sentences grouped by similar length, to keep padding low; see TOKENS_PER_ROW."""
+def length_sorted_batches(
+    lengths: Sequence[int], batch_size: int, pad_ratio: float = PAD_RATIO
+) -> Iterator[list[int]]:
+    """Indices of sentences grouped by similar length, to keep padding low: at most `batch_size`
+    sentences and `TOKENS_PER_ROW` padded tokens per row, the longest at most `pad_ratio` times
+    the shortest plus `PAD_SLACK` words."""
     max_tokens = batch_size * TOKENS_PER_ROW
     batch: list[int] = []
     for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
-        if batch and (len(batch) == batch_size or (len(batch) + 1) * lengths[i] > max_tokens):
+        full = len(batch) == batch_size or (len(batch) + 1) * lengths[i] > max_tokens
+        if batch and (full or lengths[i] > pad_ratio * lengths[batch[0]] + PAD_SLACK):
             yield batch
             batch = []
         batch.append(i)

@@ -4,7 +4,7 @@ A review travels: corpus file -> a chunk of `CHUNK` records (one task for a work
 process) -> spaCy preprocessing, `PREPROCESS_BATCH` texts per call -> model batches
 of `MODEL_BATCH` sentences (corpus tagging) or `PIPE_BATCH` (`Tagger.pipe`, the
 spaCy component, evaluation) -> onnxruntime calls of at most `PART_ROWS` rows and
-`TOKENS_PER_ROW` padded tokens per row. `Tagger.pipe` reads `PIPE_CHUNK` batches
+`TOKENS_PER_ROW` padded tokens per row, of sentences of similar length (`PAD_RATIO`). `Tagger.pipe` reads `PIPE_CHUNK` batches
 of inputs at a time; the corpus tagger hands it whole chunks instead, which it
 tags as they are.
 """
@@ -31,6 +31,13 @@ PIECE_CELLS = 32 * 128 * 128
 # batch of long sentences sets the size of onnxruntime's memory arena, which then grows with
 # the corpus as longer batches turn up (benchmarks/README.md, batch tagging).
 TOKENS_PER_ROW = 32
+
+# A batch's sentences are at most PAD_RATIO times the shortest one's length, plus PAD_SLACK words:
+# every row is padded to the batch's longest, and a batch of 256 spanning 15 to 80 words spent most
+# of its time on padding (the MiniLM tier's attention grows with the square of it). Bounding it:
+# Tagger.pipe +20 % reviews/s in the fast tier, +39 % in the MiniLM tier (benchmarks/padding.py).
+PAD_RATIO = 1.25
+PAD_SLACK = 2
 
 PREPROCESS_BATCH = 256  # texts per spaCy `nlp.pipe` call; the tokenizer-only pipeline is not sensitive to it
 
