@@ -38,7 +38,8 @@ def free_port() -> int:
 def server(*args: str, ready_within: float = 120):
     """`coextract serve ARGS` on a free port, ready; stopped (SIGTERM) afterwards."""
     port = free_port()
-    command = [sys.executable, "-m", "coextract", "serve", "--port", str(port), *args]
+    workers = [] if "--workers" in args else ["--workers", "1"]  # one process, unless a test says
+    command = [sys.executable, "-m", "coextract", "serve", "--port", str(port), *workers, *args]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + ready_within

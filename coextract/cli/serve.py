@@ -67,6 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from coextract.runtime.model_names import resolve_model
     from coextract.serve.protocol import ServeSettings
 
+    args.workers = (os.cpu_count() or 1) if args.workers is None else args.workers
     if args.workers < 1:
         raise CoextractError("--workers must be 1 or more")
     models = model_names(args.model or ["restaurant"])
@@ -106,7 +107,10 @@ def add_parser(commands) -> None:
     )
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument(
-        "--workers", type=int, default=1, help="server processes, each with every model (default 1)"
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes, each with every model and cores / N threads (default: one per core)",
     )
     limits = serve.add_argument_group("batching and limits")
     limits.add_argument("--max-batch", type=int, default=64, help="texts per model batch (default 64)")
