@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["restaurant", "restaurant-minilm"])
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each load")
     parser.add_argument("--port", type=int, default=18765)
+    parser.add_argument("--name", default="serve", help="results/NAME.json, and the README sections' name")
     parser.add_argument("options", nargs="*", help="after --: more `coextract serve` flags (default: none)")
     args = parser.parse_args()
     raw = default_data_dir().parent / "semeval-raw" / "semeval14" / "Restaurants_Test_Gold.xml"
@@ -150,13 +151,14 @@ def main() -> None:
         [
             "python benchmarks/serve.py",
             f"--seconds {args.seconds:g}",
+            *([] if args.name == "serve" else [f"--name {args.name}"]),
             *(["--", *args.options] if args.options else []),
         ]
     )
     text = (f"`{command}` ({machine()}; the 800 SemEval-2014 restaurant "
             "test reviews; server and load generator on the same cores, loopback):\n\n" + table(results))  # fmt: skip
-    publish("serve", results, text)
-    write_section("serve-table", text, HERE.parent / "README.md")
+    publish(args.name, results, text)
+    write_section(f"{args.name}-table", text, HERE.parent / "README.md")
 
 
 if __name__ == "__main__":
