@@ -220,3 +220,11 @@ def test_worker_processes_answer_the_same_and_stop_on_sigterm():
         process.send_signal(signal.SIGTERM)
         assert process.wait(35) == 0
         assert process.stderr.read().count("extract requests accepted") == 2  # each process stopped cleanly
+
+
+def test_a_port_in_use_is_one_clear_error_before_any_model_loads():
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        done = subprocess.run([sys.executable, "-m", "coextract", "serve", "--port", port], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2 and f"coextract: error: cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr

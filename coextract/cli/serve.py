@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -50,6 +51,17 @@ def read_api_key(path: str | None) -> str | None:
     return key
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Refuse, before any model loads, an address another program holds (uvicorn would only log it)."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as err:
+        raise CoextractError(
+            f"cannot listen on {host}:{port} ({err.strerror}): pick another --port or --host"
+        ) from None
+
+
 def app_from_environment():
     """The app of one `--workers` process, from the configuration its parent put in the environment."""
     from coextract.runtime.tagger import load
@@ -70,6 +82,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     args.workers = (os.cpu_count() or 1) if args.workers is None else args.workers
     if args.workers < 1:
         raise CoextractError("--workers must be 1 or more")
+    check_port_free(args.host, args.port)
     models = model_names(args.model or ["restaurant"])
     for model in models.values():
         resolve_model(model)  # a wrong name fails here, before any process starts
