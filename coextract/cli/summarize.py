@@ -1,9 +1,7 @@
 """`coextract summarize`: what `coextract tag` wrote, on one page (HTML, JSON, CSV, or a text table)."""
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from coextract.cli.tag import expand_inputs
@@ -21,15 +19,6 @@ def output_format(output: str) -> str:
     if suffix not in FORMATS:
         raise CoextractError(f"--output {output}: name it .html, .json or .csv, or - for a table on stdout")
     return FORMATS[suffix]
-
-
-def write_atomically(path: str, content: str) -> None:
-    """Write to a temporary file beside `path`, then rename: a report is there whole or not at all."""
-    target = Path(path)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent or ".", delete=False,
-                                     prefix=f".{target.name}.", suffix=".partial") as out:  # fmt: skip
-        out.write(content)
-    os.replace(out.name, target)
 
 
 def read_summary(args: argparse.Namespace, names, progress):
@@ -57,6 +46,7 @@ def read_summary(args: argparse.Namespace, names, progress):
 def cmd_summarize(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
+    from coextract.corpus.sinks import write_atomically
     from coextract.summary.aspect_names import AspectNames, read_aspect_map
 
     kind = output_format(args.output)
@@ -74,7 +64,7 @@ def cmd_summarize(args: argparse.Namespace) -> None:
     if kind == "text":
         sys.stdout.write(content)
     else:
-        write_atomically(args.output, content)
+        write_atomically(Path(args.output), content)
     texts = "" if summary.records_with_text or kind != "html" else "; no review text, so no examples"
     print(
         f"coextract summarize: {summary.records} records ({summary.errors} with errors), "

@@ -29,7 +29,7 @@ from coextract.corpus.engine import (
 )
 from coextract.corpus.identity import changes, run_identity
 from coextract.corpus.readers import read_records
-from coextract.corpus.sinks import ResumableOutput
+from coextract.corpus.sinks import ResumableOutput, write_atomically
 from coextract.corpus.writers import OutputFields
 from coextract.errors import CoextractError
 
@@ -79,12 +79,6 @@ def recorded_counts(record: Path, identity: dict) -> dict:
             "rerun it exactly as it was, or start again with --overwrite"
         )
     return recorded["counts"]
-
-
-def write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 def prepare_output_dir(output_dir: Path, overwrite: bool, resume: bool) -> None:

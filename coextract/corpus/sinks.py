@@ -20,6 +20,13 @@ from coextract.corpus.writers import CONVERTERS
 from coextract.errors import CoextractError
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` beside `path`, then rename: the file is there whole or not at all."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
 class ResumableOutput:
     """Appends chunks to OUT.partial, records progress after each, renames to OUT when done.
 
@@ -76,9 +83,7 @@ class ResumableOutput:
             "errors": self.errors,
             "bytes": self.file.tell(),
         }
-        temporary = self.state_path.with_name(self.state_path.name + ".tmp")
-        temporary.write_text(json.dumps(state))
-        os.replace(temporary, self.state_path)
+        write_atomically(self.state_path, json.dumps(state))
 
     def finish(self, output_format: str = "jsonl") -> None:
         """Move the complete output into place, converted from JSON Lines if asked."""
