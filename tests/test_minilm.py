@@ -2,19 +2,24 @@
 
 import json
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
+from coextract.errors import CoextractError  # noqa: E402
 from coextract.evaluation.benchmark import read_vocabulary  # noqa: E402
 from coextract.evaluation.evaluate import Benchmark  # noqa: E402
-from coextract.training.checkpoint import load_run  # noqa: E402
+from coextract.runtime.predict import predict_sentences  # noqa: E402
+from coextract.runtime.tagger import load  # noqa: E402
+from coextract.training.checkpoint import load_run, torch_backend  # noqa: E402
 from coextract.training.config import TrainConfig  # noqa: E402
 from coextract.training.encoder import Encoder  # noqa: E402
 from coextract.training.minilm import MiniLMCMLA, MiniLMConfig, mean_of_pieces  # noqa: E402
 from coextract.training.model import CMLA  # noqa: E402
 from coextract.training.tiers import optimizer_and_schedule  # noqa: E402
 from coextract.training.train import evaluate_model, train  # noqa: E402
+from coextract.training.weights import round_to_half  # noqa: E402
 from tests.conftest import coextract  # noqa: E402
 from tests.test_encoder import MINILM, TINY  # noqa: E402
 
@@ -131,16 +136,21 @@ def test_train_the_minilm_tier_and_evaluate_its_run_folder(tiny_encoder_dir, dat
     assert json.loads(result.stdout)["aspect"] == metrics["test"]["aspect"]  # the run folder is whole
 
 
-@pytest.mark.slow
-def test_the_minilm_tier_can_read_the_datasets_word_vectors_through_a_gru(
-    tiny_encoder_dir, data_dir, tmp_path
-):
+@pytest.fixture(scope="module")
+def vectors_gru_run(tiny_encoder_dir, data_dir, tmp_path_factory):
+    """A tiny MiniLM-tier run that reads the res14 domain vectors beside the encoder, through a BiGRU."""
+    run = tmp_path_factory.mktemp("vectors-gru") / "run"
     args = ["train", "--dataset", "res14", "--encoder", str(tiny_encoder_dir), "--data-dir", str(data_dir),
             "--max-epochs", "1", "--max-train-sentences", "32", "--hidden-dim", "8", "--inner-dim", "4",
-            "--n-slices", "2", "--no-relations", "--word-vectors", "--recurrent", "--output", str(tmp_path / "run")]  # fmt: skip
+            "--n-slices", "2", "--word-vectors", "--recurrent", "--output", str(run)]  # fmt: skip
     result = coextract(*args)
     assert result.returncode == 0, result.stderr
-    model, featurizer, run_config = load_run(tmp_path / "run")
+    return run
+
+
+@pytest.mark.slow
+def test_the_minilm_tier_can_read_the_datasets_word_vectors_through_a_gru(vectors_gru_run, data_dir):
+    model, featurizer, run_config = load_run(vectors_gru_run)
     assert run_config["vocabulary"] == read_vocabulary(data_dir, "res14")
     assert model.word_embedding.weight.shape == (len(run_config["vocabulary"]), 100)  # the domain vectors
     batch = featurizer.batch([["the", "pizza"], ["zzzunseen"]])
@@ -148,13 +158,45 @@ def test_the_minilm_tier_can_read_the_datasets_word_vectors_through_a_gru(
         [1, run_config["vocabulary"].index("pizza")],
         [len(run_config["vocabulary"]) - 1, 0],
     ]
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    metrics = json.loads((vectors_gru_run / "metrics.json").read_text())
     assert evaluate_model(model, featurizer, Benchmark.read(data_dir, "res14"), "test") == metrics["test"]
-    exported = coextract(
-        "export", str(tmp_path / "run"), "--output", str(tmp_path / "model"), "--data-dir", str(data_dir)
+
+
+@pytest.mark.slow
+def test_a_run_with_word_vectors_exports_and_onnxruntime_agrees_with_torch(
+    vectors_gru_run, data_dir, tmp_path
+):
+    folder = tmp_path / "model"
+    exported = coextract("export", str(vectors_gru_run), "--output", str(folder), "--quantize", "--data-dir", str(data_dir))  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    meta = json.loads((folder / "meta.json").read_text())
+    assert (
+        meta["vocabulary"] == read_vocabulary(data_dir, "res14")
+        and meta["verification"]["tag_mismatches"] == 0
     )
-    assert exported.returncode == 2 and "has no model folder format yet" in exported.stderr
-    assert not (tmp_path / "model").exists()
+    assert "int8" in meta and meta["model"]["relations"]  # quantized too, with the relation heads
+    model, featurizer, _ = load_run(vectors_gru_run)
+    round_to_half(model)  # as export stores the weights
+    sentences = [["the", "pizza", "was", "zzzunseen"], ["service", "slow"]]
+    from_torch = predict_sentences(torch_backend(model), featurizer, sentences)
+    tagger = load(folder)
+    assert (
+        tagger.featurizer.batch(sentences).word_ids.tolist() == featurizer.batch(sentences).word_ids.tolist()
+    )
+    for t, o in zip(from_torch, tagger.predict(sentences), strict=True):
+        assert (
+            np.abs(t.aspect_probs - o.aspect_probs).max() < 1e-4
+            and np.abs(t.pair_probs - o.pair_probs).max() < 1e-4
+        )
+    card = " ".join((folder / "MODEL_CARD.md").read_text().split())
+    assert (
+        "beside its fine-tuned 100-d word vector (domain;" in card
+        and "read by a BiGRU into 8-d states" in card
+    )
+    meta["vocabulary"][1] = "altered"
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(CoextractError, match="vocabulary does not match its sha256"):
+        load(folder)
 
 
 def test_the_device_benchmark_brings_weights_back_small_and_whole(tiny_encoder_dir, tmp_path):

@@ -13,13 +13,12 @@ import onnx
 import pytest
 
 from coextract.errors import CoextractError
+from coextract.runtime.model_files import read_model_files, write_model_files
 from coextract.runtime.model_folder import (
     INPUTS,
     OUTPUTS,
     RELATION_OUTPUTS,
     file_sha256,
-    read_model_files,
-    write_model_files,
 )
 from coextract.runtime.tagger import load
 from tests.conftest import coextract

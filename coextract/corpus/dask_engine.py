@@ -26,7 +26,8 @@ from coextract.corpus.engine import chunks, output_records
 from coextract.corpus.readers import record_from_fields
 from coextract.corpus.writers import OutputFields, columns
 from coextract.errors import CoextractError
-from coextract.runtime.model_folder import digest_of, gives_relations, read_model_files
+from coextract.runtime.model_files import digest_of, read_model_files
+from coextract.runtime.model_folder import gives_relations
 from coextract.runtime.model_names import resolve_model
 from coextract.runtime.tagger import Tagger, load_files
 

@@ -31,7 +31,8 @@ from coextract.corpus.sinks import open_output
 from coextract.corpus.workers import ordered_map, resident_tagger
 from coextract.corpus.writers import OutputFields, json_line, output_format_of, output_record
 from coextract.errors import CoextractError
-from coextract.runtime.model_folder import gives_relations, model_digest, read_meta
+from coextract.runtime.model_files import model_digest
+from coextract.runtime.model_folder import gives_relations, read_meta
 from coextract.runtime.model_names import resolve_model
 from coextract.runtime.sizes import CHUNK, MODEL_BATCH
 from coextract.runtime.tagger import Tagger

@@ -32,7 +32,7 @@ from spacy.training import Example
 from spacy.util import ensure_path, minibatch
 
 from coextract.errors import CoextractError
-from coextract.runtime.model_folder import read_model_files, write_model_files
+from coextract.runtime.model_files import read_model_files, write_model_files
 from coextract.runtime.model_names import is_bundled_name
 from coextract.runtime.sizes import PIPE_BATCH
 from coextract.runtime.spacy_relations import register_extensions, relation_scores, set_relations

@@ -5,8 +5,10 @@ A model folder (written by `coextract export`, or bundled as package data) holds
 what the graph reads. The fast tier's graph reads word ids and sub-word hashes
 (meta.json holds the vocabulary and the hashing); the MiniLM tier's reads word
 pieces, cut by the encoder's `tokenizer.json` beside it (meta.json says
-`"tier": "minilm"`). Everything here fails with a `CoextractError` naming the
-file, because a model fed the wrong ids fails silently.
+`"tier": "minilm"`), and word ids too where the model reads word vectors beside
+its encoder (`reads_word_vectors`: meta.json then holds the vocabulary).
+Everything here fails with a `CoextractError` naming the file, because a model
+fed the wrong ids fails silently. (`model_files` moves a folder's files as bytes.)
 
 `open_model` checks that the files belong together before anything is tagged:
 meta.json records the sha256 of each ONNX file (and of tokenizer.json and
@@ -38,6 +40,7 @@ INPUTS = {  # the graph's inputs, by tier
     "fast": ("word_ids", "subword_ids", "mask"),
     "minilm": ("piece_ids", "piece_mask", "word_starts", "mask"),
 }
+WORD_IDS = "word_ids"  # after the MiniLM tier's INPUTS, in a graph that reads the dataset's word vectors too
 OUTPUTS = ("aspect_probs", "opinion_probs", "aspect_attention", "opinion_attention")
 RELATION_OUTPUTS = ("sentiment_probs", "pair_probs")  # after OUTPUTS, from a model with relation heads
 
@@ -52,43 +55,20 @@ def gives_relations(meta: dict) -> bool:
     return bool(meta.get("model", {}).get("relations"))
 
 
+def reads_word_vectors(meta: dict) -> bool:
+    """Whether a MiniLM-tier model reads the dataset's word vectors beside its encoder (by `WORD_IDS`,
+    through the vocabulary in its meta.json)."""
+    return tier(meta) == "minilm" and bool(meta.get("model", {}).get("word_dim"))
+
+
+def graph_inputs(tier_name: str, word_vectors: bool) -> tuple[str, ...]:
+    """The names of a graph's inputs, in order: its tier's, then `WORD_IDS` where a MiniLM-tier model
+    reads word vectors too (the fast tier's INPUTS start with it)."""
+    return (*INPUTS[tier_name], *((WORD_IDS,) if word_vectors and tier_name == "minilm" else ()))
+
+
 def vocabulary_hash(vocabulary: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(vocabulary).encode("utf-8")).hexdigest()
-
-
-def model_digest(folder: Path) -> str:
-    """sha256 over the files a tagger reads from `folder`: the identity of the model."""
-    names = [*MODEL_FILES, *([TOKENIZER] if (folder / TOKENIZER).is_file() else [])]
-    files = {}
-    for name in names:
-        try:
-            files[name] = (folder / name).read_bytes()
-        except OSError as err:
-            raise CoextractError(f"{folder / name}: cannot be read ({err.strerror})") from None
-    return digest_of(files)
-
-
-def digest_of(files: dict[str, bytes]) -> str:
-    """The `model_digest` of a model folder's files already read."""
-    names = [*MODEL_FILES, *([TOKENIZER] if TOKENIZER in files else [])]
-    return hashlib.sha256(b"".join(files[name] for name in names)).hexdigest()
-
-
-def read_model_files(folder: Path) -> dict[str, bytes]:
-    """Every file of a model folder that travels with it (the int8 model, tokenizer and encoder licence
-    too, where they ship), by name."""
-    names = [*MODEL_FILES, *(name for name in OPTIONAL_FILES if (folder / name).is_file())]
-    return {name: (folder / name).read_bytes() for name in names}
-
-
-def write_model_files(folder: Path, files: dict[str, bytes]) -> Path:
-    """Write what `read_model_files` read into `folder` (made if need be); return it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        if name not in (*MODEL_FILES, *OPTIONAL_FILES):
-            raise CoextractError(f"{name!r} is not a file of a coextract model folder")
-        (folder / name).write_bytes(data)
-    return folder
 
 
 def read_meta(model_dir: Path) -> dict:
@@ -103,15 +83,22 @@ def read_meta(model_dir: Path) -> dict:
         raise CoextractError(f"{path}: not valid JSON ({err})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or tier(meta) not in INPUTS:
         raise CoextractError(f"{path}: not {FORMAT} metadata of a fast or minilm tier model")
-    if tier(meta) == "minilm":
-        return meta  # its tokenizer.json is checked against files_sha256 by `open_model`
-    missing = {"vocabulary", "vocabulary_sha256", "n_buckets", "subword_features"} - set(meta)
+    if tier(meta) == "minilm":  # its tokenizer.json is checked against files_sha256 by `open_model`
+        return check_vocabulary(path, meta, set()) if reads_word_vectors(meta) else meta
+    check_vocabulary(path, meta, {"n_buckets", "subword_features"})
+    if tuple(meta["subword_features"]) != SUBWORD_FEATURES[: len(meta["subword_features"])]:
+        raise CoextractError(f"{path}: sub-word features {meta['subword_features']} are not this version's")
+    return meta
+
+
+def check_vocabulary(path: Path, meta: dict, other_keys: set[str]) -> dict:
+    """Refuse a meta.json without its vocabulary, its sha256 or `other_keys`, or whose vocabulary was
+    altered since export; return it."""
+    missing = {"vocabulary", "vocabulary_sha256", *other_keys} - set(meta)
     if missing:
         raise CoextractError(f"{path}: not {FORMAT} metadata (missing: {', '.join(sorted(missing))})")
     if vocabulary_hash(meta["vocabulary"]) != meta["vocabulary_sha256"]:
         raise CoextractError(f"{path}: vocabulary does not match its sha256; the file was altered or damaged")
-    if tuple(meta["subword_features"]) != SUBWORD_FEATURES[: len(meta["subword_features"])]:
-        raise CoextractError(f"{path}: sub-word features {meta['subword_features']} are not this version's")
     return meta
 
 
@@ -138,6 +125,8 @@ def graph_facts(meta: dict) -> dict[str, str]:
     if tier(meta) == "minilm":
         tokenizer = meta["files_sha256"][TOKENIZER]
         facts = {f"{GRAPH_KEY}.tier": "minilm", f"{GRAPH_KEY}.tokenizer_sha256": tokenizer}
+        if reads_word_vectors(meta):
+            facts[f"{GRAPH_KEY}.vocabulary_size"] = str(len(meta["vocabulary"]))
     else:
         facts = {
             f"{GRAPH_KEY}.vocabulary_size": str(len(meta["vocabulary"])),
@@ -161,7 +150,7 @@ def open_model(model_dir: Path, quantized: bool = False) -> tuple[dict, ort.Infe
         )
     for checked in [path, *(model_dir / name for name in recorded_files(meta) if name != path.name)]:
         check_recorded(checked, meta_path, meta)
-    session = open_session(path, INPUTS[tier(meta)], gives_relations(meta))
+    session = open_session(path, graph_inputs(tier(meta), reads_word_vectors(meta)), gives_relations(meta))
     check_facts(session.get_modelmeta().custom_metadata_map, path, meta_path, meta)
     return meta, session
 
@@ -230,5 +219,5 @@ def open_session(path: Path, inputs: tuple[str, ...], relations: bool) -> ort.In
     if names != expected:
         raise CoextractError(f"{path}: outputs {names} are not {expected}, the ones meta.json's model gives")
     if tuple(i.name for i in session.get_inputs()) != inputs:
-        raise CoextractError(f"{path}: inputs are not {inputs}, the ones meta.json's tier reads")
+        raise CoextractError(f"{path}: inputs are not {inputs}, the ones meta.json's model reads")
     return session

@@ -20,7 +20,8 @@ import numpy as np
 
 from coextract.runtime.documents import Document, tokens_document, windows
 from coextract.runtime.features import Batch, Featurizer
-from coextract.runtime.model_folder import TOKENIZER, gives_relations, open_model, tier, write_model_files
+from coextract.runtime.model_files import write_model_files
+from coextract.runtime.model_folder import TOKENIZER, gives_relations, open_model, reads_word_vectors, tier
 from coextract.runtime.model_names import resolve_model
 from coextract.runtime.pieces import PieceFeaturizer
 from coextract.runtime.predict import SentencePrediction, predict_sentences
@@ -31,7 +32,9 @@ from coextract.runtime.spans import Extraction, window_terms
 def featurizer_for(model_dir: Path, meta: dict) -> Featurizer | PieceFeaturizer:
     """What turns words into the graph's inputs: word ids (fast tier) or word pieces (MiniLM tier)."""
     if tier(meta) == "minilm":
-        return PieceFeaturizer(model_dir / TOKENIZER)
+        return PieceFeaturizer(
+            model_dir / TOKENIZER, meta["vocabulary"] if reads_word_vectors(meta) else None
+        )
     return Featurizer(meta["vocabulary"], meta["n_buckets"])
 
 
@@ -179,7 +182,7 @@ def positive(name: str, value: object) -> int:
 
 
 def load_files(files: dict[str, bytes], threads: int | None = None) -> Tagger:
-    """A `Tagger` for a model folder's files held in memory (`model_folder.read_model_files`).
+    """A `Tagger` for a model folder's files held in memory (`model_files.read_model_files`).
 
     They are written to a temporary folder only while the tagger loads (onnxruntime and the
     tokenizer read files, then hold everything they need), so nothing is left behind.

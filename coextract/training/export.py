@@ -4,12 +4,14 @@
 
 - `model.onnx`: inputs word_ids (B, T), subword_ids (B, T, S), mask (B, T) for
   the fast tier; piece_ids (B, P), piece_mask (B, P), word_starts (B, T), mask
-  (B, T) for the MiniLM tier (the encoder inside); outputs aspect_probs and
+  (B, T) for the MiniLM tier (the encoder inside; and word_ids (B, T) where it
+  reads the dataset's word vectors too); outputs aspect_probs and
   opinion_probs (B, T, 3) and the attention weights of every layer,
   aspect_attention and opinion_attention (B, L, T).
 - `meta.json`: labels, hyper-parameters, data fingerprint, scores, the
   verification figures, and what the graph reads: the vocabulary and its sha256
-  and the sub-word hashing (fast tier), or the tier and the tokenizer's sha256.
+  and the sub-word hashing (fast tier), or the tier and the tokenizer's sha256
+  (and the vocabulary, where a MiniLM-tier model reads word vectors).
 - `tokenizer.json` and `LICENSE` (MiniLM tier): the encoder's word pieces and licence.
 - `MODEL_CARD.md`: the same for people.
 - `model.int8.onnx` with `--quantize`, kept only if it pays on dev (see `int8`).
@@ -69,11 +71,6 @@ def export_run(
     """
     run_dir, output = Path(run_dir), Path(output)
     model, featurizer, run_config = load_run(run_dir)
-    if tier(run_config) == "minilm" and run_config["model"].get("word_dim"):
-        raise CoextractError(
-            f"{run_dir}: a MiniLM-tier run that reads word vectors (--word-vectors, a dev probe) has no "
-            "model folder format yet; export a run trained without it"
-        )
     benchmark = Benchmark.read(data_dir, run_config["dataset"])
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))  # same file system
@@ -127,6 +124,8 @@ def describe(run_config: dict, metrics: dict, featurizer) -> dict:
     if tier(run_config) == "minilm":
         encoder = Path(run_config["encoder"]).name  # by name: the path is the training machine's
         reads = {"tier": "minilm", "encoder": encoder, "files_sha256": {}}
+        if "vocabulary" in run_config:  # it reads the dataset's word vectors beside the encoder
+            reads["vocabulary_sha256"] = vocabulary_hash(run_config["vocabulary"])
         train["encoder"] = encoder
     else:
         reads = {

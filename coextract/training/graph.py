@@ -3,7 +3,7 @@
 One graph per model, from the tier's inputs to tag probabilities and attention:
 the fast tier reads word_ids (B, T), subword_ids (B, T, S) and mask (B, T); the
 MiniLM tier reads piece_ids (B, P), piece_mask (B, P), word_starts (B, T) and
-mask (B, T), the encoder inside the graph. Both give aspect_probs and
+mask (B, T), the encoder inside the graph, and word_ids (B, T) where it reads word vectors too. Both give aspect_probs and
 opinion_probs (B, T, 3) and each layer's attention, aspect_attention and
 opinion_attention (B, L, T); a model with relation heads also sentiment_probs
 (B, T, 3) and pair_probs (B, T, T, 4).
@@ -20,7 +20,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from coextract.runtime.model_folder import INPUTS, OUTPUTS, RELATION_OUTPUTS, SEAL, file_sha256, graph_facts
+from coextract.runtime.model_folder import (
+    OUTPUTS,
+    RELATION_OUTPUTS,
+    SEAL,
+    file_sha256,
+    graph_facts,
+    graph_inputs,
+)
 from coextract.training.minilm import MiniLMCMLA
 from coextract.training.model import CMLA
 
@@ -53,14 +60,16 @@ def example_inputs(model: CMLA | MiniLMCMLA) -> tuple[torch.Tensor, ...]:
     mask = torch.ones(2, 5, dtype=torch.bool)
     if isinstance(model, MiniLMCMLA):
         pieces = torch.tensor([[101, 2200, 2204, 2833, 2326, 999, 102]] * 2)
-        return pieces, pieces != 0, torch.tensor([[1, 2, 3, 4, 5]] * 2), mask
+        inputs = pieces, pieces != 0, torch.tensor([[1, 2, 3, 4, 5]] * 2), mask
+        return (*inputs, torch.ones(2, 5, dtype=torch.long)) if model.config.word_dim else inputs
     n_subword = model.config.n_subword_features if model.config.n_buckets else 0
     return torch.ones(2, 5, dtype=torch.long), torch.ones(2, 5, n_subword, dtype=torch.long), mask
 
 
 def export_onnx(model: CMLA | MiniLMCMLA, path: Path) -> None:
     """Trace `model` into an ONNX file at `path`, batch and lengths left free."""
-    inputs = INPUTS["minilm" if isinstance(model, MiniLMCMLA) else "fast"]
+    minilm = isinstance(model, MiniLMCMLA)
+    inputs = graph_inputs("minilm" if minilm else "fast", word_vectors=minilm and bool(model.config.word_dim))
     outputs = (*OUTPUTS, *(RELATION_OUTPUTS if hasattr(model, "relations") else ()))
     axes = {name: {0: "batch", 1: "pieces" if name.startswith("piece") else "tokens"} for name in inputs}
     axes.update({name: {0: "batch", 1: "tokens"} for name in (*OUTPUTS[:2], "sentiment_probs")})

@@ -57,13 +57,18 @@ def model_section(meta: dict) -> str:
             if model["word_pooling"] == "mean"
             else "its first word piece's state"
         )
+        if model.get("word_dim"):
+            words += (f" beside its fine-tuned {model['word_dim']}-d word vector\n"
+                      f"({', '.join(meta['train']['embeddings'])}; vocabulary: {len(meta['vocabulary'])} words)")  # fmt: skip
+        d = model["hidden_dim"]
+        into = f"read by a BiGRU into {d}-d states" if model.get("recurrent") else f"projected to {d}-d"
         encoder_config = model["encoder"]
         known = PRETRAINED.get(meta["encoder"], "a BERT encoder read from a local folder of that name")
         return (
             f"CMLA's coupled attention over the fine-tuned `{meta['encoder']}` encoder ({encoder_config['num_hidden_layers']} layers,\n"
             f"{encoder_config['hidden_size']}-d, {encoder_config['vocab_size']} word pieces: {known};\n"
             f"{encoder_licence(meta)}): each word is {words},\n"
-            f"projected to {model['hidden_dim']}-d, then K = {model['n_slices']} tensor slices, L = {model['n_layers']} attention layers."
+            f"{into}, then K = {model['n_slices']} tensor slices, L = {model['n_layers']} attention layers."
         )  # fmt: skip
     return (
         f"{encoder(model)} over {model['word_dim']}-d\n"
