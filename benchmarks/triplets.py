@@ -7,9 +7,9 @@
 
 Each run is `coextract train` with the dataset's dev-chosen defaults (relations on), through
 f1.py's resumable runner (a finished run folder is kept, so a stopped benchmark continues). From
-the same runs: AE / OE / ABSA F1 on absa/ test, pair and triplet F1 on aste-v2's own test file
-(`metrics.json`'s "aste_test"), and the nearest-aspect rule over each run's own spans
-(`pairs_baseline.nearest_pairs`), the floor the pair head must beat. Writes
+the same runs' kept weights, scored with today's decoding (`evaluate.benchmark_scores`): AE / OE /
+ABSA F1 on absa/ test, pair and triplet F1 on aste-v2's own test file, and the nearest-aspect rule
+over each run's own spans (`pairs_baseline.nearest_pairs`), the floor the pair head must beat. Writes
 benchmarks/results/triplets.json (or triplets_minilm.json) and a table in benchmarks/README.md beside
 the published rows. Test scores are read once per run, after dev chose its epoch.
 """
@@ -25,8 +25,8 @@ from pairs_baseline import nearest_pairs
 from report import HERE, machine, markdown_table, publish
 
 from coextract.evaluation.benchmark import default_data_dir
+from coextract.evaluation.evaluate import Benchmark, benchmark_scores
 from coextract.evaluation.metrics import span_scores
-from coextract.evaluation.triplets import aste_dir, read_triplets
 from coextract.runtime.decoding import tags_to_spans
 from coextract.runtime.predict import predict_sentences
 from coextract.training.checkpoint import load_run, torch_backend
@@ -38,7 +38,7 @@ PUBLISHED = {  # percent: triplet F1 on aste-v2 test (14res, 14lap, 15res), ABSA
     "GTS-BERT (Wu et al., Findings of EMNLP 2020)": {"triplet": [68.17, 54.30, 60.61]},
     "Span-ASTE (Xu et al., ACL 2021)": {"triplet": [71.85, 59.38, 63.27]},
 }
-COLUMNS = {  # name in the results: (where in metrics.json, its key)
+COLUMNS = {  # name in the results: (where in the scores, its key)
     "aspect_f1": ("test", "aspect"),
     "opinion_f1": ("test", "opinion"),
     "absa_f1": ("test", "absa"),
@@ -48,21 +48,25 @@ COLUMNS = {  # name in the results: (where in metrics.json, its key)
 }
 
 
-def nearest_rule_pair_f1(run_dir: Path, data_dir: Path) -> float:
+def nearest_rule_pair_f1(backend, featurizer, aste_test: list) -> float:
     """Pair F1 on aste-v2 test of each opinion the run finds paired with its nearest found aspect."""
-    model, featurizer, config = load_run(run_dir)
-    examples = read_triplets(aste_dir(data_dir, config["dataset"]) / "test_triplets.txt")
-    tokens = [[token.lower() for token in e.tokens] for e in examples]
-    predictions = predict_sentences(torch_backend(model), featurizer, tokens)
+    tokens = [[token.lower() for token in e.tokens] for e in aste_test]
+    predictions = predict_sentences(backend, featurizer, tokens)
     pred = [nearest_pairs(tags_to_spans(p.aspect_tags), tags_to_spans(p.opinion_tags)) for p in predictions]
-    return span_scores([[(t.aspect, t.opinion) for t in e.triplets] for e in examples], pred).f1
+    return span_scores([[(t.aspect, t.opinion) for t in e.triplets] for e in aste_test], pred).f1
 
 
 def row(run_dir: Path, run: dict, data_dir: Path) -> dict:
+    """One run's figures: its kept weights scored again with today's decoding (`runtime.relations`),
+    which may be newer than the run (its epoch was chosen with the decoding of its day)."""
     metrics = run["metrics"]
+    model, featurizer, config = load_run(run_dir)
+    benchmark = Benchmark.read(data_dir, config["dataset"])
+    backend = torch_backend(model)
+    scores = benchmark_scores(backend, featurizer, benchmark, relations=True)
     return {
-        **{name: metrics[where][key]["f1"] for name, (where, key) in COLUMNS.items()},
-        "nearest_rule_pair_f1": nearest_rule_pair_f1(run_dir, data_dir),
+        **{name: scores[where][key]["f1"] for name, (where, key) in COLUMNS.items()},
+        "nearest_rule_pair_f1": nearest_rule_pair_f1(backend, featurizer, benchmark.aste_test),
         "best_epoch": metrics["best_epoch"],
         "epochs": len(metrics["history"]),
         "seconds_per_epoch": metrics["seconds_per_epoch"],

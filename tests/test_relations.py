@@ -13,7 +13,7 @@ from coextract.evaluation.metrics import relation_scores, triplet_scores
 from coextract.evaluation.triplets import Relations, Triplet
 from coextract.runtime.documents import tokens_document
 from coextract.runtime.predict import SentencePrediction
-from coextract.runtime.relations import SENTIMENTS, linked_pairs, span_sentiments
+from coextract.runtime.relations import SECOND_LINK, SENTIMENTS, linked_pairs, span_sentiments
 from coextract.runtime.spans import Extraction, Pair, Span, window_terms
 
 NONE, POSITIVE, NEGATIVE, NEUTRAL = range(4)
@@ -38,13 +38,18 @@ def test_an_aspect_takes_the_sentiment_its_words_give_most_probability_on_averag
     ]
 
 
-def test_a_pair_is_linked_where_its_block_gives_none_under_half():
+def test_each_opinion_links_its_best_aspect_and_another_only_above_second_link():
     # "the pizza crust was great but the staff rude": aspects pizza crust (1-3), staff (7); opinions great (4), rude (8)
     probs = grid(9, {(1, 4): POSITIVE, (2, 4): POSITIVE, (7, 8): NEGATIVE, (1, 8): NEGATIVE})
-    pairs = linked_pairs(probs, [(1, 3), (7, 8)], [(4, 5), (8, 9)])
-    assert pairs == [(0, 0, "positive", 1.0), (1, 1, "negative", 1.0)]  # (1, 8) is half the block: not linked
-    probs[2, 8] = [0.2, 0.1, 0.7, 0.0]
-    assert (0, 1, "negative", 0.9) in linked_pairs(probs, [(1, 3), (7, 8)], [(4, 5), (8, 9)])
+    aspects, opinions = [(1, 3), (7, 8)], [(4, 5), (8, 9)]
+    pairs = linked_pairs(probs, aspects, opinions)
+    assert pairs == [(0, 0, "positive", 1.0), (1, 1, "negative", 1.0)]  # (crust, rude): 0.5, not above 0.9
+    probs[2, 8] = [0.02, 0.08, 0.9, 0.0]
+    assert (0, 1, "negative", 0.99) in linked_pairs(probs, aspects, opinions)  # a second aspect, sure enough
+    unsure = grid(9, {})
+    unsure[7, 4] = [0.7, 0.3, 0.0, 0.0]  # "great" leans to staff, the only aspect it leans to at all
+    assert linked_pairs(unsure, aspects, opinions) == [(1, 0, "positive", 0.3)]  # "rude" leans nowhere
+    assert linked_pairs(unsure, aspects, opinions, best_floor=0.5, second=0.5) == []  # the first rule
 
 
 @given(st.lists(st.tuples(st.integers(0, 5), st.integers(1, 3)), max_size=4), st.integers(0, 2**31 - 1))
@@ -52,9 +57,11 @@ def test_pairs_only_name_spans_that_were_found(spans, seed):
     rng = np.random.default_rng(seed)
     probs = rng.dirichlet(np.ones(4), size=(9, 9)).astype(np.float32)
     found = [(start, start + width) for start, width in spans]
-    for a, o, sentiment, score in linked_pairs(probs, found, found[::-1]):
-        assert 0 <= a < len(found) and 0 <= o < len(found) and sentiment in SENTIMENTS
-        assert 0.5 < score <= 1
+    pairs = linked_pairs(probs, found, found[::-1])
+    for a, o, sentiment, score in pairs:
+        assert 0 <= a < len(found) and 0 <= o < len(found) and sentiment in SENTIMENTS and 0 < score <= 1
+    for o in range(len(found)):  # every opinion is linked (no block is sure of "none" here), one below 0.9
+        assert any(p[1] == o for p in pairs) and sum(p[1] == o and p[3] < SECOND_LINK for p in pairs) <= 1
 
 
 def prediction(n_words, aspect_tags, opinion_tags, sentiments=None, pairs=None) -> SentencePrediction:
