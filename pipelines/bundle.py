@@ -5,7 +5,7 @@
 
 Fast tier: among the seed runs of `benchmarks/triplets.py` (with relation heads), the one with
 the highest dev score training selects on (aspect F1 + opinion F1 + ABSA F1 + triplet F1;
-`train.selection_score`) is exported (with the int8 attempt) to export/models/DATASET; test
+`train.selection_score`, its kept weights scored with today's decoding) is exported (with the int8 attempt) to export/models/DATASET; test
 scores play no part in the choice.
 
 MiniLM tier (`--minilm`, runs in benchmarks/runs/relations-minilm): the bundle must stand
@@ -17,29 +17,34 @@ under 50 MB; `int8.ship_int8_alone`).
 """
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
 from coextract.evaluation.benchmark import DATASETS, default_data_dir
 from coextract.evaluation.evaluate import Benchmark
+from coextract.training.checkpoint import load_run
 from coextract.training.export import export_run
 from coextract.training.int8 import ship_int8_alone
-from coextract.training.train import selection_score
+from coextract.training.train import evaluate_model, selection_score
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the benchmarks' run summaries, also when run as pipelines/bundle.py
 from benchmarks.minilm_device import finished_runs, nearest_the_means  # noqa: E402
 
 
-def best_on_dev(runs_dir: Path, dataset: str) -> Path:
+def best_on_dev(runs_dir: Path, dataset: str, data_dir: Path) -> Path:
     runs = [p.parent for p in sorted(runs_dir.glob(f"{dataset}-s*/metrics.json"))]
     if not runs:
         raise SystemExit(f"no runs of {dataset} in {runs_dir}: run benchmarks/f1.py first")
 
-    def dev_score(run: Path) -> float:  # what training selects epochs on: AE + OE (+ ABSA + triplet)
-        return selection_score(json.loads((run / "metrics.json").read_text())["dev"])
+    benchmark = Benchmark.read(data_dir, dataset)
+
+    def dev_score(run: Path) -> float:
+        """What training selects epochs on, AE + OE (+ ABSA + triplet), of the run's kept weights with
+        today's decoding (`runtime.relations`), which may be newer than the run."""
+        model, featurizer, _ = load_run(run)
+        return selection_score(evaluate_model(model, featurizer, benchmark, "dev"))
 
     return max(runs, key=dev_score)
 
@@ -75,13 +80,13 @@ def main() -> None:
     parser.add_argument("--minilm", action="store_true", help="the MiniLM tier's bundles")
     args = parser.parse_args()
     os.chdir(ROOT)  # model cards then name repository-relative paths
+    data_dir = args.data_dir or default_data_dir()
     for dataset in args.datasets:
         if args.minilm:
             run = nearest_the_means_run(args.runs_dir.with_name(f"{args.runs_dir.name}-minilm"), dataset)
             output = args.output_dir / f"{dataset}-minilm"
         else:
-            run, output = best_on_dev(args.runs_dir, dataset), args.output_dir / dataset
-        data_dir = args.data_dir or default_data_dir()
+            run, output = best_on_dev(args.runs_dir, dataset, data_dir), args.output_dir / dataset
         meta = export_run(run, output, data_dir, quantized=not args.minilm)
         if args.minilm:
             meta = ship_int8_alone(output, run, meta, Benchmark.read(data_dir, dataset))
