@@ -10,8 +10,10 @@ best aspect (where that one's score, 1 - P(none) over the pair's block of grid c
 floor) and to any other above a second threshold. "none < 0.5", the first rule, links every pair
 more likely linked than not; the runtime's is "best + others > 0.9" (`SECOND_LINK`). Or each
 opinion to its nearest aspect (`pairs_baseline.nearest_pairs`, no model). A triplet's sentiment
-comes from the pair's grid or from the aspect's own sentiment. Prints pair precision, recall, F1
-and triplet F1 per rule and run, then the mean over the runs.
+comes from the pair's grid or from the aspect's own sentiment; an aspect's (ABSA F1, over every
+sentence of --split) from its own words, or from its strongest pair where it has one (the
+runtime's, `runtime.relations.decode_relations`). Prints a table per run, then the mean over the
+runs.
 """
 
 import argparse
@@ -23,12 +25,13 @@ from report import markdown_table
 
 from coextract.evaluation.benchmark import default_data_dir
 from coextract.evaluation.evaluate import Benchmark
-from coextract.evaluation.metrics import triplet_scores
+from coextract.evaluation.metrics import absa_scores, triplet_scores
 from coextract.runtime.decoding import tags_to_spans
 from coextract.runtime.predict import predict_sentences
-from coextract.runtime.relations import SECOND_LINK, linked_pairs, span_sentiments
+from coextract.runtime.relations import SECOND_LINK, decode_relations, linked_pairs, span_sentiments
 from coextract.training.checkpoint import load_run, torch_backend
 
+NAN = float("nan")  # a figure a row does not have
 RULES = {  # name: (floor of the best aspect's score, threshold of any other's)
     "none < 0.5": (0.5, 0.5),
     "best + others > 0.5": (0.0, 0.5),
@@ -76,15 +79,35 @@ def run_scores(run_dir: Path, split: str) -> dict[str, tuple[float, ...]]:
         ]
         for name, pred in decodings.items():
             s = triplet_scores(gold, pred)
-            triplet = float("nan") if "nearest" in name else s["triplet"].f1  # the rule gives no sentiment
+            triplet = NAN if "nearest" in name else s["triplet"].f1  # the rule gives no sentiment
             rows[name] = tuple(
-                100 * x for x in (s["pair"].precision, s["pair"].recall, s["pair"].f1, triplet)
+                100 * x for x in (s["pair"].precision, s["pair"].recall, s["pair"].f1, triplet, NAN)
             )
+    return rows | absa_rows(model, featurizer, benchmark, split)
+
+
+def absa_rows(model, featurizer, benchmark: Benchmark, split: str) -> dict[str, tuple[float, ...]]:
+    """ABSA F1 (%) over every sentence of the split, an aspect's sentiment read from its own words
+    alone, or from its strongest pair where an opinion is linked to it (the runtime's)."""
+    predictions = predict_sentences(
+        torch_backend(model), featurizer, [e.tokens for e in benchmark.examples[split]]
+    )
+    gold = [r.aspect_sentiments for r in benchmark.relations[split]]
+    found = [tags_to_spans(p.aspect_tags) for p in predictions]
+    own = [span_sentiments(p.sentiment_probs, spans) for p, spans in zip(predictions, found, strict=True)]
+    paired = [
+        decode_relations(p.sentiment_probs, p.pair_probs, spans, tags_to_spans(p.opinion_tags))[0]
+        for p, spans in zip(predictions, found, strict=True)
+    ]
+    rows = {}
+    for source, sentiments in (("aspect's own words", own), ("strongest pair, else own words", paired)):
+        pred = [[(*span, label) for span, (label, _) in zip(spans, labels, strict=True)] for spans, labels in zip(found, sentiments, strict=True)]  # fmt: skip
+        rows[f"ABSA, sentiment of the {source}"] = (NAN,) * 4 + (100 * absa_scores(gold, pred).f1,)
     return rows
 
 
 def print_table(title: str, rows: dict[str, tuple[float, ...]]) -> None:
-    head = ["decoding", "pair P", "pair R", "pair F1", "triplet F1"]
+    head = ["decoding", "pair P", "pair R", "pair F1", "triplet F1", "ABSA F1"]
     cells = [[row, *(f"{v:.2f}".replace("nan", "–") for v in values)] for row, values in rows.items()]
     print(f"\n{title}:\n\n" + "\n".join(markdown_table(head, cells)))
 
@@ -102,7 +125,7 @@ def main() -> None:
     if len(runs) > 1:
         first = next(iter(runs.values()))
         means = {
-            row: tuple(statistics.mean(r[row][i] for r in runs.values()) for i in range(4)) for row in first
+            row: tuple(statistics.mean(r[row][i] for r in runs.values()) for i in range(5)) for row in first
         }
         print_table(f"mean of {len(runs)} runs ({', '.join(runs)}), {args.split}", means)
 

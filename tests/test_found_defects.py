@@ -235,6 +235,7 @@ def test_evaluate_batch_size_0_is_refused(data_dir):
 def test_a_resumed_runs_rate_counts_only_what_it_tagged():
     line = Summary(records=1000, errors=0, seconds=10.0, resumed=900).line()
     assert line == "1000 records (900 from the interrupted run), 0 errors, 10.0 s, 10 reviews/s"
+    assert Summary(records=1, seconds=4.8).line().endswith(", 4.8 s, 0.21 reviews/s")  # not "0 reviews/s"
 
 
 def test_an_xml_sentence_without_text_is_an_error_record(tmp_path):

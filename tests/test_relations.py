@@ -13,7 +13,13 @@ from coextract.evaluation.metrics import relation_scores, triplet_scores
 from coextract.evaluation.triplets import Relations, Triplet
 from coextract.runtime.documents import tokens_document
 from coextract.runtime.predict import SentencePrediction
-from coextract.runtime.relations import SECOND_LINK, SENTIMENTS, linked_pairs, span_sentiments
+from coextract.runtime.relations import (
+    SECOND_LINK,
+    SENTIMENTS,
+    decode_relations,
+    linked_pairs,
+    span_sentiments,
+)
 from coextract.runtime.spans import Extraction, Pair, Span, window_terms
 
 NONE, POSITIVE, NEGATIVE, NEUTRAL = range(4)
@@ -64,6 +70,17 @@ def test_pairs_only_name_spans_that_were_found(spans, seed):
         assert any(p[1] == o for p in pairs) and sum(p[1] == o and p[3] < SECOND_LINK for p in pairs) <= 1
 
 
+def test_a_linked_aspect_says_what_its_strongest_pair_says_and_an_unlinked_one_its_own():
+    # aspects food (1), staff (3), view (6); opinions great (4), rude (5)
+    own = np.tile(np.array([[0.7, 0.2, 0.1]], np.float32), (7, 1))  # every word leans positive on its own
+    probs = grid(7, {(1, 4): POSITIVE, (3, 5): NEGATIVE})
+    probs[3, 4] = [0.05, 0.0, 0.0, 0.95]  # staff-great: linked too, but less surely than staff-rude
+    probs[1, 4] = [0.0, 0.6, 0.3, 0.1]
+    sentiments, pairs = decode_relations(own, probs, [(1, 2), (3, 4), (6, 7)], [(4, 5), (5, 6)])
+    assert pairs == [(0, 0, "positive", 1.0), (1, 0, "neutral", 0.95), (1, 1, "negative", 1.0)]
+    assert sentiments == [("positive", 0.6), ("negative", 1.0), ("positive", 0.7)]
+
+
 def prediction(n_words, aspect_tags, opinion_tags, sentiments=None, pairs=None) -> SentencePrediction:
     def probs(tags):
         return np.eye(3, dtype=np.float32)[tags]
@@ -81,21 +98,21 @@ ASPECTS, OPINIONS = [0, 1, 0, 0, 0, 0, 1, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0, 0, 1, 
 def test_spans_carry_sentiments_and_pairs_name_the_spans_they_link():
     sentiments = np.tile(np.array([[0.1, 0.8, 0.1]], np.float32), (10, 1))
     sentiments[1] = [0.9, 0.05, 0.05]
-    pairs = grid(10, {(1, 3): POSITIVE, (6, 8): NEGATIVE, (6, 9): NEGATIVE})
+    pairs = grid(10, {(1, 3): POSITIVE})
+    pairs[1, 3] = [0.0, 0.7, 0.2, 0.1]  # pizza-great: linked, positive given the link with 0.7
     doc = tokens_document(TOKENS)
     aspects, opinions, linked = window_terms(
         doc.text, doc.sentences[0], prediction(10, ASPECTS, OPINIONS, sentiments, pairs)
     )
     assert [(a.text, a.sentiment, a.sentiment_score) for a in aspects] == [
-        ("pizza", "positive", 0.9),
-        ("waiter", "negative", 0.8),
+        ("pizza", "positive", 0.7),  # its pair's
+        ("waiter", "negative", 0.8),  # no opinion linked to it ("painfully slow" leans nowhere): its own
     ]
     assert [o.sentiment for o in opinions] == [None, None]
     assert [(p.aspect.text, p.opinion.text, p.sentiment, p.score) for p in linked] == [
-        ("pizza", "great", "positive", 1.0),
-        ("waiter", "painfully slow", "negative", 1.0),
+        ("pizza", "great", "positive", 1.0)
     ]
-    assert linked[1].aspect is aspects[1] and linked[1].opinion is opinions[1]
+    assert linked[0].aspect is aspects[0] and linked[0].opinion is opinions[0]
 
 
 def test_a_model_without_relation_heads_gives_plain_spans_and_no_pairs():
@@ -170,7 +187,8 @@ def test_relation_scores_count_absa_over_every_sentence_and_pairs_where_aste_ann
     sentiments = np.tile(np.array([[0.1, 0.8, 0.1]], np.float32), (10, 1))
     pairs = grid(10, {(1, 3): POSITIVE, (6, 8): NEGATIVE, (6, 9): NEGATIVE})
     pred = prediction(10, ASPECTS, OPINIONS, sentiments, pairs)
-    gold = Relations(((1, 2, "negative"), (6, 7, "negative")), (Triplet((1, 2), (3, 4), "positive"),))
+    # every word leans negative on its own; pizza is linked to "great", positive: its pair decides
+    gold = Relations(((1, 2, "positive"), (6, 7, "negative")), (Triplet((1, 2), (3, 4), "positive"),))
     scores = relation_scores(
         [gold, Relations((), None)], [pred, prediction(2, [0, 0], [0, 0], sentiments[:2], pairs[:2, :2])]
     )

@@ -74,7 +74,10 @@ class Summary:
         tagged = self.records - self.resumed
         rate = tagged / self.seconds if self.seconds else 0.0
         earlier = f" ({self.resumed} from the interrupted run)" if self.resumed else ""
-        return f"{self.records} records{earlier}, {self.errors} errors, {self.seconds:.1f} s, {rate:,.0f} reviews/s"
+        shown = f"{rate:,.0f}" if rate >= 10 else f"{rate:.2g}"  # a short run's 0.2/s is not "0/s"
+        return (
+            f"{self.records} records{earlier}, {self.errors} errors, {self.seconds:.1f} s, {shown} reviews/s"
+        )
 
 
 def output_records(records: Sequence[Record], tagger: Tagger, fields: OutputFields) -> list[dict]:

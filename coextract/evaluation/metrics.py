@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from coextract.evaluation.triplets import Relations, Triplet
 from coextract.runtime.decoding import tags_to_spans
 from coextract.runtime.predict import SentencePrediction
-from coextract.runtime.relations import linked_pairs, span_sentiments
+from coextract.runtime.relations import decode_relations
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,7 @@ def predicted_relations(prediction: SentencePrediction) -> tuple[list[tuple], li
     """A prediction's aspects as (start, end, sentiment) and its pairs as (aspect, opinion, sentiment),
     decoded as the runtime decodes them (`runtime.relations`)."""
     aspects, opinions = tags_to_spans(prediction.aspect_tags), tags_to_spans(prediction.opinion_tags)
-    sentiments = span_sentiments(prediction.sentiment_probs, aspects)
-    pairs = linked_pairs(prediction.pair_probs, aspects, opinions)
+    sentiments, pairs = decode_relations(prediction.sentiment_probs, prediction.pair_probs, aspects, opinions)
     return (
         [(start, end, label) for (start, end), (label, _) in zip(aspects, sentiments, strict=True)],
         [(aspects[a], opinions[o], label) for a, o, label, _ in pairs],

@@ -16,7 +16,7 @@ import numpy as np
 from coextract.runtime.decoding import B, I, tags_to_spans
 from coextract.runtime.documents import ModelToken
 from coextract.runtime.predict import SentencePrediction
-from coextract.runtime.relations import linked_pairs, span_sentiments
+from coextract.runtime.relations import decode_relations
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,11 @@ def window_terms(
     if prediction.pair_probs is None:
         return aspects, opinions, []
     aspect_words, opinion_words = ([(start, end) for start, end, _ in terms] for terms in found)
-    sentiments = span_sentiments(prediction.sentiment_probs, aspect_words)
+    sentiments, links = decode_relations(
+        prediction.sentiment_probs, prediction.pair_probs, aspect_words, opinion_words
+    )
     aspects = [
         replace(span, sentiment=label, sentiment_score=p)
         for span, (label, p) in zip(aspects, sentiments, strict=True)
     ]
-    links = linked_pairs(prediction.pair_probs, aspect_words, opinion_words)
     return aspects, opinions, [Pair(aspects[a], opinions[o], label, score) for a, o, label, score in links]
