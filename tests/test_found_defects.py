@@ -258,7 +258,8 @@ def test_a_span_never_ends_or_starts_inside_an_emoji_sequence(text):
     start = text.find(EMOJI)
     inside = set(range(start + 1, start + len(EMOJI))) if start >= 0 else set()
     aspects = load("restaurant")(text).aspects
-    assert aspects and all(s.text.endswith("pizza") and text[s.start : s.end] == s.text for s in aspects)
+    assert any(s.text.endswith("pizza") for s in aspects)  # the emoji itself may be tagged: whole, if so
+    assert all(text[s.start : s.end] == s.text for s in aspects)
     assert not {b for s in aspects for b in (s.start, s.end)} & inside
 
 

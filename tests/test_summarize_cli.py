@@ -85,7 +85,7 @@ def test_examples_come_from_source_when_the_output_has_no_text(tmp_path, capsys)
     status, said = summarize(capsys, str(plain), "--output", str(tmp_path / "r.json"), "--source", REVIEWS)
     assert status == 0, said
     data = json.loads((tmp_path / "r.json").read_text())
-    assert data["records_with_text"] == 800 and data["groups"][0]["examples"]["none"]
+    assert data["records_with_text"] == 800 and any(data["groups"][0]["examples"].values())
     assert (
         "no review text, so no examples"
         in summarize(capsys, str(plain), "--output", str(tmp_path / "r.html"))[1]

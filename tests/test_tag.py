@@ -166,7 +166,7 @@ def test_with_several_inputs_each_record_names_its_file(tmp_path):
         (str(second), 1),
         (str(second), 2),
     ]
-    assert list(records[0]) == ["id", "file", "aspects", "opinions"]
+    assert list(records[0]) == ["id", "file", "aspects", "opinions", "pairs"]  # the bundle links them
     assert records[3]["error"].startswith(f"{second}:2: invalid JSON")
     single = coextract("tag", str(first), "--output", "-", "--workers", "1", "--quiet")
     assert all(

@@ -96,6 +96,14 @@ def training_data(meta: dict) -> tuple[str, str]:
             "other 20 % (best dev aspect F1 + opinion F1, early stopping)"
         )
         return data, "sha256 of the raw files and the vocabulary"
+    if gives_relations(meta):
+        data = (
+            f"Trained on the `{meta['dataset']}` training split of the tokenized ABSA benchmark (SemEval\n"
+            "reviews, lower-cased; opinion terms by Wang et al.; aspect sentiments of SemEval), with\n"
+            "the aspect-opinion pairs of its ASTE-Data-V2 training sentences, selected on its dev split\n"
+            "(best dev aspect F1 + opinion F1 + ABSA F1 + triplet F1, early stopping)"
+        )
+        return data, "sha256 of the training and dev files, their sentiments and pairs, and the vocabulary"
     data = (
         f"Trained on the `{meta['dataset']}` training split of the tokenized ABSA benchmark (SemEval\n"
         "reviews, lower-cased; opinion terms by Wang et al.), selected on its dev split\n"
