@@ -8,8 +8,9 @@ by several rules of `runtime.relations.linked_pairs`, over the spans the run fou
 aste-v2's gold spans (which isolates the pair head from the tagger): each opinion linked to its
 best aspect (where that one's score, 1 - P(none) over the pair's block of grid cells, is above a
 floor) and to any other above a second threshold. "none < 0.5", the first rule, links every pair
-more likely linked than not; the runtime's is "best + others > 0.9" (`SECOND_LINK`). Or each
-opinion to its nearest aspect (`pairs_baseline.nearest_pairs`, no model). A triplet's sentiment
+more likely linked than not; the runtime's is "best > 0.5 + others > 0.9" (`FIRST_LINK`,
+`SECOND_LINK`). Or each opinion to its nearest aspect (`pairs_baseline.nearest_pairs`, no
+model). A triplet's sentiment
 comes from the pair's grid or from the aspect's own sentiment; an aspect's (ABSA F1, over every
 sentence of --split) from its own words, or from its strongest pair where it has one (the
 runtime's, `runtime.relations.decode_relations`). Prints a table per run, then the mean over the
@@ -28,16 +29,24 @@ from coextract.evaluation.evaluate import Benchmark
 from coextract.evaluation.metrics import absa_scores, triplet_scores
 from coextract.runtime.decoding import tags_to_spans
 from coextract.runtime.predict import predict_sentences
-from coextract.runtime.relations import SECOND_LINK, decode_relations, linked_pairs, span_sentiments
+from coextract.runtime.relations import (
+    FIRST_LINK,
+    SECOND_LINK,
+    decode_relations,
+    linked_pairs,
+    span_sentiments,
+)
 from coextract.training.checkpoint import load_run, torch_backend
 
 NAN = float("nan")  # a figure a row does not have
 RULES = {  # name: (floor of the best aspect's score, threshold of any other's)
     "none < 0.5": (0.5, 0.5),
-    "best + others > 0.5": (0.0, 0.5),
-    "best + others > 0.7": (0.0, 0.7),
-    "best + others > 0.9": (0.0, SECOND_LINK),
-    "best only": (0.0, 1.0),
+    "best > 0 + others > 0.9": (0.0, 0.9),
+    "best > 0.3 + others > 0.9": (0.3, 0.9),
+    "best > 0.5 + others > 0.7": (0.5, 0.7),
+    "best > 0.5 + others > 0.9": (FIRST_LINK, SECOND_LINK),
+    "best > 0.5 + others > 0.95": (0.5, 0.95),
+    "best > 0.6 + others > 0.9": (0.6, 0.9),
 }
 
 

@@ -14,6 +14,7 @@ from coextract.evaluation.triplets import Relations, Triplet
 from coextract.runtime.documents import tokens_document
 from coextract.runtime.predict import SentencePrediction
 from coextract.runtime.relations import (
+    FIRST_LINK,
     SECOND_LINK,
     SENTIMENTS,
     decode_relations,
@@ -46,16 +47,24 @@ def test_an_aspect_takes_the_sentiment_its_words_give_most_probability_on_averag
 
 def test_each_opinion_links_its_best_aspect_and_another_only_above_second_link():
     # "the pizza crust was great but the staff rude": aspects pizza crust (1-3), staff (7); opinions great (4), rude (8)
-    probs = grid(9, {(1, 4): POSITIVE, (2, 4): POSITIVE, (7, 8): NEGATIVE, (1, 8): NEGATIVE})
+    probs = grid(9, {(1, 4): POSITIVE, (2, 4): POSITIVE, (7, 8): NEGATIVE})
     aspects, opinions = [(1, 3), (7, 8)], [(4, 5), (8, 9)]
-    pairs = linked_pairs(probs, aspects, opinions)
-    assert pairs == [(0, 0, "positive", 1.0), (1, 1, "negative", 1.0)]  # (crust, rude): 0.5, not above 0.9
-    probs[2, 8] = [0.02, 0.08, 0.9, 0.0]
-    assert (0, 1, "negative", 0.99) in linked_pairs(probs, aspects, opinions)  # a second aspect, sure enough
+    probs[1, 8] = probs[2, 8] = [
+        0.3,
+        0.0,
+        0.7,
+        0.0,
+    ]  # crust-rude: more likely linked than not, second to staff
+    assert linked_pairs(probs, aspects, opinions) == [(0, 0, "positive", 1.0), (1, 1, "negative", 1.0)]
+    assert (0, 1, "negative", 0.7) in linked_pairs(
+        probs, aspects, opinions, best_floor=0.5, second=0.5
+    )  # first rule
+    probs[1, 8] = probs[2, 8] = [0.05, 0.0, 0.95, 0.0]
+    assert (0, 1, "negative", 0.95) in linked_pairs(probs, aspects, opinions)  # a second aspect, sure enough
     unsure = grid(9, {})
-    unsure[7, 4] = [0.7, 0.3, 0.0, 0.0]  # "great" leans to staff, the only aspect it leans to at all
-    assert linked_pairs(unsure, aspects, opinions) == [(1, 0, "positive", 0.3)]  # "rude" leans nowhere
-    assert linked_pairs(unsure, aspects, opinions, best_floor=0.5, second=0.5) == []  # the first rule
+    unsure[7, 4] = [0.7, 0.3, 0.0, 0.0]  # "great" leans to staff, but less than even
+    assert linked_pairs(unsure, aspects, opinions) == []
+    assert linked_pairs(unsure, aspects, opinions, best_floor=0.0) == [(1, 0, "positive", 0.3)]
 
 
 @given(st.lists(st.tuples(st.integers(0, 5), st.integers(1, 3)), max_size=4), st.integers(0, 2**31 - 1))
@@ -65,9 +74,12 @@ def test_pairs_only_name_spans_that_were_found(spans, seed):
     found = [(start, start + width) for start, width in spans]
     pairs = linked_pairs(probs, found, found[::-1])
     for a, o, sentiment, score in pairs:
-        assert 0 <= a < len(found) and 0 <= o < len(found) and sentiment in SENTIMENTS and 0 < score <= 1
-    for o in range(len(found)):  # every opinion is linked (no block is sure of "none" here), one below 0.9
-        assert any(p[1] == o for p in pairs) and sum(p[1] == o and p[3] < SECOND_LINK for p in pairs) <= 1
+        assert 0 <= a < len(found) and 0 <= o < len(found) and sentiment in SENTIMENTS and score >= FIRST_LINK
+    for o in range(len(found)):  # one link at most below SECOND_LINK per opinion: its best aspect's
+        assert sum(p[1] == o and p[3] < SECOND_LINK for p in pairs) <= 1
+    first_rule = linked_pairs(probs, found, found[::-1], best_floor=0.5, second=0.5)
+    assert set(pairs) <= set(first_rule)  # never a pair the first rule would not link
+    assert {p for p in first_rule if p[3] > SECOND_LINK + 1e-4} <= set(pairs)  # and every sure one it links
 
 
 def test_a_linked_aspect_says_what_its_strongest_pair_says_and_an_unlinked_one_its_own():

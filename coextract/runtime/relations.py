@@ -9,15 +9,16 @@ the spans the tags decoded:
   probabilities, with that mean probability;
 - a pair's score is 1 - P(none) of the mean over the block of grid cells
   between its two spans, its sentiment the most probable of the other three;
-- each opinion is linked to the aspect of its highest score, and to another
-  aspect only where that score is above SECOND_LINK ("the food and the service
-  were great"). Each cell is scored on its own, so the grid cannot see that
-  another aspect is nearer; making every opinion pick one aspect first does
-  (dev, fast tier: triplet F1 +0.5 on lap14, +3.9 on res15, equal on res14, over
-  every pair whose score is above 0.5; benchmarks/README.md, decoding);
+- each opinion is linked to the aspect of its highest score where that score is
+  above FIRST_LINK, and to another aspect only where its score is above
+  SECOND_LINK ("the food and the service were great"). Each cell is scored on
+  its own, so the grid cannot see that another aspect is nearer; making every
+  opinion pick one aspect first does (dev triplet F1 against every pair whose
+  score is above 0.5: +1.1 on res14, +1.1 on lap14, +3.4 on res15 in the fast
+  tier, +2.1 on res14 in the MiniLM tier; benchmarks/README.md, decoding);
 - an aspect linked to an opinion says what its most probable pair says of it
   (`decode_relations`); the others keep their own sentiment (dev ABSA F1, fast
-  tier: +0.4 on res14 over 5 runs, +1.2 on res15, -0.1 on lap14).
+  tier: +0.4 on res14, +0.1 on lap14, +0.4 on res15).
 
 Everything is rounded to 4 decimals, as span scores are (`spans`).
 """
@@ -28,7 +29,8 @@ import numpy as np
 
 SENTIMENTS = ("positive", "negative", "neutral")
 TokenSpan = tuple[int, int]  # [start, end) in words
-SECOND_LINK = 0.9  # an opinion's link to an aspect other than its best one needs this score (dev chose it)
+FIRST_LINK = 0.5  # an opinion is linked to its best aspect where that pair is more likely linked than not
+SECOND_LINK = 0.9  # and to another aspect only above this (dev chose both: benchmarks/README.md)
 
 
 def span_sentiments(sentiment_probs: np.ndarray, spans: Sequence[TokenSpan]) -> list[tuple[str, float]]:
@@ -45,7 +47,7 @@ def linked_pairs(
     pair_probs: np.ndarray,
     aspects: Sequence[TokenSpan],
     opinions: Sequence[TokenSpan],
-    best_floor: float = 0.0,
+    best_floor: float = FIRST_LINK,
     second: float = SECOND_LINK,
 ) -> list[tuple[int, int, str, float]]:
     """(aspect index, opinion index, sentiment, score) of every linked pair, aspects in order, then
