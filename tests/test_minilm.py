@@ -69,6 +69,7 @@ def test_word_pooling_is_first_or_mean():
         MiniLMConfig(word_pooling="max")
 
 
+@pytest.mark.slow  # trains
 def test_it_learns_and_shares_the_coupled_layers_with_the_fast_tier():
     torch.manual_seed(0)
     model = MiniLMCMLA(SMALL)
