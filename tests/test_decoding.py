@@ -2,6 +2,7 @@ import itertools
 
 import hypothesis.strategies as st
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis.extra.numpy import arrays
 
@@ -65,6 +66,7 @@ def test_best_tags_is_valid_bio(weights):
     )
 
 
+@pytest.mark.slow  # runs the real command or many inputs: seconds, kept out of the quick loop
 @given(st.lists(st.integers(1, 9), min_size=1, max_size=6), st.integers(0, 2**32 - 1))
 def test_batch_decoding_equals_one_sentence_at_a_time(lengths, seed):
     # Padding (random probabilities past each length) must not change any sentence's tags.

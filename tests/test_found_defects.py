@@ -199,6 +199,7 @@ def test_a_bundled_model_named_by_its_path_is_saved_with_the_pipeline(tmp_path):
 # 10. Memory: a MiniLM call holds at most PIECE_CELLS cells of the encoder's attention.
 
 
+@pytest.mark.slow  # seconds: kept out of the quick loop
 def test_long_reviews_in_many_pieces_run_in_small_calls():
     tagger = load("restaurant-minilm", threads=1)
     shapes = []

@@ -101,6 +101,7 @@ def test_from_pretrained_holds_the_minilm_weights():
     assert model.encoder.config.hidden_size == 384 and model.project.in_features == 384
 
 
+@pytest.mark.slow  # seconds: kept out of the quick loop
 def test_the_warm_up_rises_then_falls_and_the_encoder_learns_slower():
     model = MiniLMCMLA(SMALL)
     config = TrainConfig(encoder="x", learning_rate=1e-3, encoder_learning_rate=1e-4, warmup=0.25)

@@ -102,6 +102,7 @@ def test_a_sentence_longer_than_a_window_is_tagged_not_dropped(bundled_model_dir
     assert max(s.end for s in result.opinions) > 1200  # found in the last window too
 
 
+@pytest.mark.slow  # runs the real command or many inputs: seconds, kept out of the quick loop
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.text(max_size=120), max_size=4))
 @example(UNICODE_CASES)

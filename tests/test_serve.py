@@ -20,6 +20,8 @@ from coextract.corpus.readers import Record
 from coextract.corpus.writers import OutputFields, output_record
 from tests.conftest import UNICODE_CASES
 
+pytestmark = pytest.mark.slow  # every test starts a server process: seconds each, out of the quick loop
+
 REVIEWS = [
     "The pizza was great but the waiter was painfully slow.",
     "Great sushi, rude staff.",
@@ -152,7 +154,6 @@ JSON = st.recursive(
 )
 
 
-@pytest.mark.slow  # a server process of its own, or hundreds of requests
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=JSON.map(lambda value: json.dumps(value).encode()) | st.binary(max_size=200))
 def test_no_body_gets_a_500(restaurant, body):
@@ -161,7 +162,6 @@ def test_no_body_gets_a_500(restaurant, body):
     assert response.headers["content-type"].startswith("application/json")
 
 
-@pytest.mark.slow  # a server process of its own, or hundreds of requests
 def test_overload_gets_503_and_every_accepted_request_is_answered():
     with server("--max-queue", "4", "--max-batch", "2") as (url, _):
         texts = [REVIEWS[0]] * 4
@@ -173,7 +173,6 @@ def test_overload_gets_503_and_every_accepted_request_is_answered():
     assert all(r.content == expected_body("restaurant", texts) for r in answers if r.status_code == 200)
 
 
-@pytest.mark.slow  # a server process of its own, or hundreds of requests
 def test_sigterm_under_load_answers_every_accepted_request_and_exits_0():
     with server() as (url, process):
         texts = REVIEWS[:3] * 8
@@ -198,7 +197,6 @@ def test_sigterm_under_load_answers_every_accepted_request_and_exits_0():
     assert f"stopped: {answered} extract requests accepted, {answered} answered" in log
 
 
-@pytest.mark.slow  # a server process of its own, or hundreds of requests
 def test_the_api_key_is_enforced_when_set(tmp_path):
     (tmp_path / "key").write_text("s3cret-key\n")
     with server("--api-key-file", str(tmp_path / "key"), "--timeout", "0.000001") as (url, _):
@@ -216,7 +214,6 @@ def test_the_api_key_is_enforced_when_set(tmp_path):
         )  # --timeout
 
 
-@pytest.mark.slow  # a server process of its own, or hundreds of requests
 def test_worker_processes_answer_the_same_and_stop_on_sigterm():
     with server("--workers", "2") as (url, process):
         with ThreadPoolExecutor(4) as pool:

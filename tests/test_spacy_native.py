@@ -104,6 +104,7 @@ def reference_doc(nlp, predicted, gold: dict[str, list[tuple[int, int]]]) -> Doc
     return doc
 
 
+@pytest.mark.slow  # runs the real command or many inputs: seconds, kept out of the quick loop
 def test_nlp_evaluate_equals_coextract_evaluate_on_the_restaurant_test_xml(data_dir):
     raw = data_dir.parent / "semeval-raw"
     files = (raw / "semeval14" / "Restaurants_Test_Gold.xml", raw / "wang-opinions" / "test_restaurant.txt")

@@ -54,6 +54,7 @@ def recount(path: Path, groups: list[dict]) -> dict:
     return counts
 
 
+@pytest.mark.slow  # runs the real command or many inputs: seconds, kept out of the quick loop
 def test_html_json_and_csv_of_the_readmes_reviews_hold_a_recount_of_the_tagged_file(tagged, tmp_path, capsys):
     for suffix in ("html", "json", "csv"):
         status, said = summarize(capsys, str(tagged), "--output", str(tmp_path / f"report.{suffix}"))
@@ -79,6 +80,7 @@ def test_html_json_and_csv_of_the_readmes_reviews_hold_a_recount_of_the_tagged_f
     assert "no example: no review text" not in page
 
 
+@pytest.mark.slow  # runs the real command or many inputs: seconds, kept out of the quick loop
 def test_examples_come_from_source_when_the_output_has_no_text(tmp_path, capsys):
     plain = tmp_path / "tagged.csv"
     assert coextract("tag", REVIEWS, "--output", str(plain), "--workers", "1").returncode == 0
@@ -99,6 +101,7 @@ def test_examples_come_from_source_when_the_output_has_no_text(tmp_path, capsys)
     assert not (tmp_path / "r2.json").exists()
 
 
+@pytest.mark.slow  # runs the real command or many inputs: seconds, kept out of the quick loop
 def test_in_a_pipe_it_reads_stdin_and_prints_a_table(tagged):
     command = f"cat {tagged} | {sys.executable} -m coextract summarize - --output - --top 5"
     done = subprocess.run(command, shell=True, capture_output=True, text=True)
@@ -108,6 +111,7 @@ def test_in_a_pipe_it_reads_stdin_and_prints_a_table(tagged):
     assert "records/s" not in done.stderr  # no progress bar off a terminal
 
 
+@pytest.mark.slow  # runs the real command or many inputs: seconds, kept out of the quick loop
 def test_in_a_terminal_it_shows_progress(tagged, tmp_path):
     status, shown = coextract_in_terminal("summarize", str(tagged), "--output", str(tmp_path / "r.json"))
     assert status == 0 and "800 records" in shown and "records/s" in shown

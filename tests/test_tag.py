@@ -57,6 +57,7 @@ def test_every_record_once_in_order_with_errors(reviews, bundled_model_dir, tmp_
     assert one_worker.read_text() == out.read_text()
 
 
+@pytest.mark.slow  # runs the real command or many inputs: seconds, kept out of the quick loop
 def test_refuses_to_overwrite_and_strict_stops(reviews, bundled_model_dir, tmp_path):
     out = tmp_path / "exists.jsonl"
     out.write_text("precious\n")
@@ -152,6 +153,7 @@ def test_tagging_processes_do_not_load_torch(bundled_model_dir):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow  # runs the real command or many inputs: seconds, kept out of the quick loop
 def test_with_several_inputs_each_record_names_its_file(tmp_path):
     first, second = tmp_path / "a.txt", tmp_path / "b.jsonl"
     first.write_text("The pizza was great\nslow service\n")

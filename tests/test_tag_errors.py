@@ -103,6 +103,7 @@ def test_one_clear_line_and_nothing_left_behind(folder, case, terminal):
     assert all((folder / name).read_bytes() == data for name, data in FILES.items())  # inputs untouched
 
 
+@pytest.mark.slow  # runs the real command or many inputs: seconds, kept out of the quick loop
 def test_a_file_truncated_after_some_records_leaves_nothing_a_resume_could_not_finish(tmp_path):
     # It tagged something, but a resume would stop at the same place: no partial output stays behind.
     reviews = tmp_path / "in.txt.gz"

@@ -154,6 +154,7 @@ def test_train_command_end_to_end(data_dir, tmp_path):
     assert again.returncode == 2 and "--overwrite" in again.stderr
 
 
+@pytest.mark.slow  # runs the real command or many inputs: seconds, kept out of the quick loop
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -203,6 +204,7 @@ def test_moving_average_of_weights_is_what_gets_saved(data_dir, tmp_path):
     assert torch.equal(raw["word_embedding.weight"], ema["word_embedding.weight"])  # frozen: no drift
 
 
+@pytest.mark.slow  # runs the real command or many inputs: seconds, kept out of the quick loop
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal where torch sees no GPU")
 def test_training_on_a_gpu_that_is_not_there_is_refused_up_front(data_dir, tmp_path):
     result = coextract("train", "--dataset", "res14", "--output", str(tmp_path / "o"), "--device", "cuda",
