@@ -88,14 +88,18 @@ def test_dataframe_in_dataframe_out(corpus, local_output, cluster):
     frame.loc[5, "body"] = None
     with Client(cluster):
         tagged = engine.tag_dataframe(dd.from_pandas(frame, npartitions=3), "body", "rid").compute()
-    assert list(tagged.columns) == ["id", "error", "aspects", "opinions"]
+    assert list(tagged.columns) == ["id", "error", "aspects", "opinions", "pairs"]  # restaurant links them
     expected = [json.loads(line) for line in local_output[1600:2400]]
     for row, want in zip(tagged.to_dict("records"), expected, strict=True):
         assert row["id"] == want["id"]
         if row["id"] == frame.loc[5, "rid"]:
             assert "field 'body' is null" in row["error"]
             continue
-        assert (row["aspects"], row["opinions"]) == (want["aspects"], want["opinions"])
+        assert (row["aspects"], row["opinions"], row["pairs"]) == (
+            want["aspects"],
+            want["opinions"],
+            want["pairs"],
+        )
 
 
 def test_the_minilm_tier_travels_to_the_workers_with_its_tokenizer(cluster):
