@@ -244,3 +244,41 @@ def test_distillation_trains_on_a_teacher_models_probabilities(data_dir, tmp_pat
     )
     assert distilled["history"][0]["loss"] != plain["history"][0]["loss"]  # the teacher's term is in the loss
     assert json.loads((tmp_path / "d" / "config.json").read_text())["train"]["soft_targets"] == "restaurant"
+
+
+@pytest.mark.slow  # trains an epoch
+def test_a_second_stage_starts_from_a_runs_tagger_and_trains_fresh_heads(tiny_run, data_dir, tmp_path):
+    from coextract.training.checkpoint import without_relations
+    from coextract.training.train import train
+
+    tagger = without_relations(tiny_run[0], tmp_path / "tagger")  # as a --no-relations run leaves it
+    log = tmp_path / "log"
+    with log.open("w") as stream:  # learning rate 0: what it starts from is what it keeps
+        train(
+            tiny_config(max_epochs=1, learning_rate=0.0, init_from=str(tagger)),
+            data_dir,
+            tmp_path / "two",
+            stream,
+        )
+    start = torch.load(tagger / "model.pt", weights_only=True)
+    trained, two = (torch.load(d / "model.pt", weights_only=True) for d in (tiny_run[0], tmp_path / "two"))
+    heads = [name for name in two if name.startswith("relations.")]
+    assert heads and all(torch.equal(two[name], start[name]) for name in start)
+    assert not any(torch.equal(two[name], trained[name]) for name in heads if "weight" in name)
+    assert f"starting from {tagger}'s weights; {len(heads)} tensors start fresh" in log.read_text()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"model": {**tiny_config().model, "hidden_dim": 12}}, "do not fit this model"),
+        ({"dataset": "lap14"}, "not one of this tier and dataset"),
+    ],
+)
+def test_a_second_stage_refuses_a_run_that_does_not_fit(tiny_run, data_dir, tmp_path, overrides, message):
+    from coextract.errors import CoextractError
+    from coextract.training.train import train
+
+    with pytest.raises(CoextractError, match=message):
+        train(tiny_config(init_from=str(tiny_run[0]), **overrides), data_dir, tmp_path / "o")
+    assert not (tmp_path / "o").exists()

@@ -42,6 +42,12 @@ TRAIN_FLAGS = [
         "aste-v2 holds the dataset; --no-relations: terms only)",
     ),
     ("relation_weight", float, "weight of the sentiment and pair losses beside the tag losses (default 0.3)"),
+    (
+        "init_from",
+        str,
+        "start from a run folder's weights, e.g. one trained with --no-relations: what it lacks (the "
+        "relation heads) starts fresh; the same tier, dataset and model settings",
+    ),
 ]
 MODEL_FLAGS = [
     ("hidden_dim", int, "encoder GRU size per direction"),

@@ -100,6 +100,31 @@ def load_run(run_dir: Path | str) -> tuple[CMLA | MiniLMCMLA, Featurizer | Piece
     return model, Featurizer(run_config["vocabulary"], model_config.n_buckets), run_config
 
 
+def start_from(model: CMLA | MiniLMCMLA, described: dict, run_dir: Path | str) -> list[str]:
+    """Load a run's weights into a fresh `model` of the same tier, dataset vocabulary and sizes: a second
+    stage (relation heads trained on a converged tagger, say). Whatever the run lacks (its model had no
+    relation heads) keeps its fresh initialization; returns those names. Anything else that differs
+    is an error, since silently mixed weights would train a model nobody asked for."""
+    run_dir = Path(run_dir)
+    _, _, run_config = load_run(run_dir)
+    if tier(run_config) != described["tier"] or run_config.get("vocabulary") != described.get("vocabulary"):
+        raise CoextractError(
+            f"--init-from {run_dir}: a {tier(run_config)}-tier run of {run_config['dataset']}, "
+            f"not one of this tier and dataset (its vocabulary must be the same)"
+        )
+    state = torch.load(run_dir / WEIGHTS, weights_only=True, map_location="cpu")
+    own = model.state_dict()
+    wrong = [name for name, tensor in state.items() if name not in own or own[name].shape != tensor.shape]
+    if wrong:
+        raise CoextractError(
+            f"--init-from {run_dir}: its weights {', '.join(wrong[:3])} do not fit this model "
+            "(other model settings?): train with the run's own settings"
+        )
+    fresh = [name for name in own if name not in state]
+    model.load_state_dict({**own, **state})
+    return fresh
+
+
 def read_metrics(run_dir: Path | str) -> dict:
     return json.loads((Path(run_dir) / METRICS).read_text())
 

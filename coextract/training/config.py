@@ -27,6 +27,7 @@ class TrainConfig:
     device: str = "cpu"  # where to train: "cpu", or "cuda" for a GPU (same steps, other rounding)
     relations: bool = True  # also learn aspect sentiments and pairs, where aste-v2 holds the dataset
     relation_weight: float = 0.3  # the sentiment and pair losses' weight beside the tags' (dev chose it)
+    init_from: str = ""  # a run folder whose weights training starts from (what it lacks starts fresh)
 
 
 # Settings that dev F1 preferred over the TrainConfig and CMLAConfig defaults, per

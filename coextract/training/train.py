@@ -24,7 +24,7 @@ from coextract.evaluation.benchmark import Example, fingerprint
 from coextract.evaluation.evaluate import Benchmark, benchmark_scores, score_examples
 from coextract.evaluation.triplets import relation_files
 from coextract.runtime.features import Featurizer
-from coextract.training.checkpoint import machine, save_run, torch_backend
+from coextract.training.checkpoint import machine, save_run, start_from, torch_backend
 from coextract.training.config import TrainConfig
 from coextract.training.distill import teacher_targets
 from coextract.training.epochs import TrainingSet, moving_average, train_epoch
@@ -106,6 +106,9 @@ def train(config: TrainConfig, data_dir: Path | str, output: Path | str, log=sys
         benchmark = replace(benchmark, examples={**benchmark.examples, **raw_splits(config, output, log)})
     if left_out is not None and config.relations:
         print(f"learning terms only, no sentiment or pairs: {left_out}", file=log)
+    if config.init_from:
+        fresh = start_from(model, described, config.init_from)
+        print(f"starting from {config.init_from}'s weights; {len(fresh)} tensors start fresh", file=log)
     model.to(config.device)
     fitted = fit(model, featurizer, benchmark, config, log)
     kept_epochs = keep_best_or_average(model, fitted.top, featurizer, benchmark, log)
