@@ -105,15 +105,13 @@ def start_from(model: CMLA | MiniLMCMLA, described: dict, run_dir: Path | str) -
     stage (relation heads trained on a converged tagger, say). Whatever the run lacks (its model had no
     relation heads) keeps its fresh initialization; returns those names. Anything else that differs
     is an error, since silently mixed weights would train a model nobody asked for."""
-    run_dir = Path(run_dir)
-    _, _, run_config = load_run(run_dir)
+    loaded, _, run_config = load_run(run_dir)
     if tier(run_config) != described["tier"] or run_config.get("vocabulary") != described.get("vocabulary"):
         raise CoextractError(
             f"--init-from {run_dir}: a {tier(run_config)}-tier run of {run_config['dataset']}, "
             f"not one of this tier and dataset (its vocabulary must be the same)"
         )
-    state = torch.load(run_dir / WEIGHTS, weights_only=True, map_location="cpu")
-    own = model.state_dict()
+    state, own = loaded.state_dict(), model.state_dict()
     wrong = [name for name, tensor in state.items() if name not in own or own[name].shape != tensor.shape]
     if wrong:
         raise CoextractError(
