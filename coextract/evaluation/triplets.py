@@ -20,6 +20,7 @@ import ast
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from coextract.errors import CoextractError
@@ -92,9 +93,13 @@ def span_of(indices: Sequence[int], n_tokens: int) -> Span:
     return start, end
 
 
+NOT_LETTER = re.compile(r"[^0-9a-z]")
+
+
+@lru_cache(maxsize=1 << 16)  # reading a dataset asks for each word thousands of times
 def letters(token: str) -> str:
     """What two tokenizations of one review agree on: the lower-cased letters and digits."""
-    return re.sub(r"[^0-9a-z]", "", token.lower())
+    return NOT_LETTER.sub("", token.lower())
 
 
 def review_key(tokens: Sequence[str]) -> str:
