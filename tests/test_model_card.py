@@ -2,11 +2,11 @@
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from coextract.runtime.model_folder import gives_relations
 from coextract.runtime.model_names import bundled_models
 from coextract.training.model_card import model_card
 
@@ -19,21 +19,12 @@ def card(meta: dict) -> str:
     return " ".join(model_card(meta, Path("runs/x"), Path("models/x")).split())  # one line: wrapping aside
 
 
-@pytest.mark.parametrize("name", ["res14", "lap14", "res15"])
+@pytest.mark.parametrize("name", ["res14", "lap14", "res15", "res14-minilm", "lap14-minilm"])
 def test_the_template_gives_the_shipped_cards(name):
-    meta, folder = bundled_meta(name), bundled_models()[name]
-    runs = (
-        "benchmarks/runs/relations" if gives_relations(meta) else "benchmarks/runs"
-    )  # as pipelines/bundle.py
-    run_dir = Path(f"{runs}/{name}-s{meta['train']['seed']}")
-    assert model_card(meta, run_dir, Path(f"export/models/{name}")) == (folder / "MODEL_CARD.md").read_text()
-
-
-@pytest.mark.parametrize("name", ["res14-minilm", "lap14-minilm"])
-def test_the_template_gives_the_shipped_minilm_cards(name):
-    meta, folder = bundled_meta(name), bundled_models()[name]
-    run_dir = Path(f"benchmarks/runs/minilm/{name.split('-')[0]}-s{meta['train']['seed']}")
-    assert model_card(meta, run_dir, Path(f"export/models/{name}")) == (folder / "MODEL_CARD.md").read_text()
+    meta, shipped = bundled_meta(name), (bundled_models()[name] / "MODEL_CARD.md").read_text()
+    run_dir = re.search(r"Exported with `coextract export (\S+) --output", shipped).group(1)  # not in meta
+    assert meta["train"]["seed"] == int(run_dir.rsplit("-s", 1)[1])
+    assert model_card(meta, Path(run_dir), Path(f"export/models/{name}")) == shipped
 
 
 def test_an_int8_card_says_how_its_graph_scales_activations_and_who_made_it():
@@ -77,3 +68,12 @@ def test_the_int8_verdict_follows_the_meta():
     assert "lost up to 0.40 F1 points on dev" in card(shipped) and "within 0.3 points" in card(shipped)
     del meta["int8"]
     assert "No int8 model was made" in card(meta)
+
+
+def test_a_second_stage_card_names_the_run_it_started_from():
+    meta = bundled_meta("lap14")  # the heads trained onto a tagger trained alone (`--init-from`)
+    assert "seed 2, starting from the weights of the run `benchmarks/runs/probes/lap14-norel-s2`" in card(
+        meta
+    )
+    meta["train"]["init_from"] = ""
+    assert "starting from" not in card(meta) and "seed 2; it holds" in card(meta)

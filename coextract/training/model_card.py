@@ -112,6 +112,14 @@ def training_data(meta: dict) -> tuple[str, str]:
     return data, "sha256 of the training and dev files and the vocabulary"
 
 
+def origin(meta: dict) -> str:
+    """The seed, and the run training started from where it was a second stage (`--init-from`)."""
+    seed, init_from = meta["train"]["seed"], meta["train"].get("init_from")
+    if not init_from:
+        return f"seed {seed}"
+    return f"seed {seed},\nstarting from the weights of the run `{init_from}` (a second stage)"
+
+
 def weights(meta: dict) -> str:
     """How the weights are stored, what verified them, and the int8 verdict."""
     torch_test, verification = meta["torch_scores"]["test"], meta["verification"]
@@ -220,7 +228,7 @@ def model_card(meta: dict, run_dir: Path, output: Path) -> str:
         **{key: meta[key] for key in ("dataset", "coextract_version", "opset", "data_fingerprint")},
         data=data[0],
         fingerprinted=data[1],
-        seed=meta["train"]["seed"],
+        origin=origin(meta),
         kept_weights=kept_weights(meta["kept_epochs"]),
         score_rows=score_rows(meta),
         output=output.as_posix(),
