@@ -128,7 +128,8 @@ def main() -> None:
     parser.add_argument("run_dirs", type=Path, nargs="+")
     parser.add_argument("--split", default="dev", choices=("dev", "test"))
     args = parser.parse_args()
-    runs = {run_dir.name: run_scores(run_dir, args.split) for run_dir in args.run_dirs}
+    # by the path as given: two variants' runs of one seed share a folder name
+    runs = {run_dir.as_posix(): run_scores(run_dir, args.split) for run_dir in dict.fromkeys(args.run_dirs)}
     for name, rows in runs.items():
         print_table(f"{name}, {args.split}", rows)
     if len(runs) > 1:
