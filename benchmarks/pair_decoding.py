@@ -9,7 +9,9 @@ aste-v2's gold spans (which isolates the pair head from the tagger): each opinio
 best aspect (where that one's score, 1 - P(none) over the pair's block of grid cells, is above a
 floor) and to any other above a second threshold. "none < 0.5", the first rule, links every pair
 more likely linked than not; the runtime's is "best > 0.5 + others > 0.9" (`FIRST_LINK`,
-`SECOND_LINK`). Or each opinion to its nearest aspect (`pairs_baseline.nearest_pairs`, no
+`SECOND_LINK`). Or each opinion to the nearest of the aspects whose score is above a floor
+(the head says which are plausible, distance chooses among them), and to any other above
+`SECOND_LINK`. Or each opinion to its nearest aspect (`pairs_baseline.nearest_pairs`, no
 model). A triplet's sentiment
 comes from the pair's grid or from the aspect's own sentiment; an aspect's (ABSA F1, over every
 sentence of --split) from its own words, or from its strongest pair where it has one (the
@@ -19,9 +21,10 @@ runs.
 
 import argparse
 import statistics
+from functools import partial
 from pathlib import Path
 
-from pairs_baseline import nearest_pairs
+from pairs_baseline import gap, nearest_pairs
 from report import markdown_table
 
 from coextract.evaluation.benchmark import default_data_dir
@@ -32,21 +35,47 @@ from coextract.runtime.predict import predict_sentences
 from coextract.runtime.relations import (
     FIRST_LINK,
     SECOND_LINK,
+    SENTIMENTS,
     decode_relations,
     linked_pairs,
+    pair_blocks,
     span_sentiments,
 )
 from coextract.training.checkpoint import load_run, torch_backend
 
 NAN = float("nan")  # a figure a row does not have
-RULES = {  # name: (floor of the best aspect's score, threshold of any other's)
-    "none < 0.5": (0.5, 0.5),
-    "best > 0 + others > 0.9": (0.0, 0.9),
-    "best > 0.3 + others > 0.9": (0.3, 0.9),
-    "best > 0.5 + others > 0.7": (0.5, 0.7),
-    "best > 0.5 + others > 0.9": (FIRST_LINK, SECOND_LINK),
-    "best > 0.5 + others > 0.95": (0.5, 0.95),
-    "best > 0.6 + others > 0.9": (0.6, 0.9),
+
+
+def nearest_plausible(pair_probs, aspects, opinions, floor: float) -> list[tuple[int, int, str, float]]:
+    """Each opinion linked to the nearest of the aspects whose score is above `floor` (the head says
+    which aspects are plausible, distance chooses among them), and to any other above SECOND_LINK;
+    as `linked_pairs` returns them."""
+    if not aspects or not opinions:
+        return []
+    blocks = pair_blocks(pair_probs, aspects, opinions)
+    scores = 1.0 - blocks[..., 0]  # (A, O)
+    pairs = []
+    for o, opinion in enumerate(opinions):
+        plausible = [a for a in range(len(aspects)) if scores[a, o] > floor]
+        near = min(plausible, key=lambda a: (gap(aspects[a], opinion), aspects[a][0]), default=None)
+        for a in range(len(aspects)):
+            if a == near or scores[a, o] > SECOND_LINK:
+                pairs.append((a, o, SENTIMENTS[int(blocks[a, o, 1:].argmax())], float(scores[a, o])))
+    return sorted(pairs)
+
+
+RULES = {  # name: the rule, (pair grid, aspects, opinions) -> linked pairs
+    "none < 0.5": partial(linked_pairs, best_floor=0.5, second=0.5),
+    "best > 0 + others > 0.9": partial(linked_pairs, best_floor=0.0, second=0.9),
+    "best > 0.3 + others > 0.9": partial(linked_pairs, best_floor=0.3, second=0.9),
+    "best > 0.5 + others > 0.7": partial(linked_pairs, best_floor=0.5, second=0.7),
+    "best > 0.5 + others > 0.9": partial(linked_pairs, best_floor=FIRST_LINK, second=SECOND_LINK),
+    "best > 0.5 + others > 0.95": partial(linked_pairs, best_floor=0.5, second=0.95),
+    "best > 0.6 + others > 0.9": partial(linked_pairs, best_floor=0.6, second=0.9),
+    **{
+        f"nearest of those > {floor} + others > 0.9": partial(nearest_plausible, floor=floor)
+        for floor in (0.0, 0.1, 0.3, 0.5)
+    },
 }
 
 
@@ -55,7 +84,7 @@ def decoded(prediction, aspects, opinions, rule, sentiment_from) -> list[tuple]:
     sentiments = span_sentiments(prediction.sentiment_probs, aspects)
     return [
         (aspects[a], opinions[o], label if sentiment_from == "pair" else sentiments[a][0])
-        for a, o, label, _ in linked_pairs(prediction.pair_probs, aspects, opinions, *RULES[rule])
+        for a, o, label, _ in RULES[rule](prediction.pair_probs, aspects, opinions)
     ]
 
 
@@ -88,7 +117,7 @@ def run_scores(run_dir: Path, split: str) -> dict[str, tuple[float, ...]]:
         ]
         for name, pred in decodings.items():
             s = triplet_scores(gold, pred)
-            triplet = NAN if "nearest" in name else s["triplet"].f1  # the rule gives no sentiment
+            triplet = NAN if name.endswith("(no model)") else s["triplet"].f1  # the rule gives no sentiment
             rows[name] = tuple(
                 100 * x for x in (s["pair"].precision, s["pair"].recall, s["pair"].f1, triplet, NAN)
             )

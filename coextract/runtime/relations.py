@@ -43,6 +43,15 @@ def span_sentiments(sentiment_probs: np.ndarray, spans: Sequence[TokenSpan]) -> 
     return labelled
 
 
+def pair_blocks(
+    pair_probs: np.ndarray, aspects: Sequence[TokenSpan], opinions: Sequence[TokenSpan]
+) -> np.ndarray:
+    """(A, O, 4): the mean over each (aspect, opinion) pair's block of grid cells (T, T, 4)."""
+    return np.array(
+        [[pair_probs[a0:a1, o0:o1].mean(axis=(0, 1)) for o0, o1 in opinions] for a0, a1 in aspects]
+    )
+
+
 def linked_pairs(
     pair_probs: np.ndarray,
     aspects: Sequence[TokenSpan],
@@ -56,9 +65,7 @@ def linked_pairs(
     `second` (`best_floor=second=0.5`: every pair more likely linked than not, the first rule)."""
     if not aspects or not opinions:
         return []
-    blocks = np.array(
-        [[pair_probs[a0:a1, o0:o1].mean(axis=(0, 1)) for o0, o1 in opinions] for a0, a1 in aspects]
-    )
+    blocks = pair_blocks(pair_probs, aspects, opinions)
     scores = 1.0 - blocks[..., 0].astype(np.float64)  # (A, O): P(linked) of each pair
     best = scores.argmax(axis=0)  # (O,): each opinion's most probable aspect
     pairs = []
