@@ -66,8 +66,8 @@ def test_a_name_that_is_both_a_bundle_and_a_folder_is_refused(tmp_path):
         (["--encoder", "ENCODER", "--conv-kernels", "3"], "--conv-kernels: fast-tier options"),
         (["--encoder", "ENCODER", "--freeze-embeddings"], "--freeze-embeddings: fast-tier options"),
         (
-            ["--encoder", "ENCODER", "--embeddings", "glove"],
-            "--embeddings with --encoder: add --word-vectors",
+            ["--encoder", "ENCODER", "--embeddings", "glove", "--no-word-vectors"],
+            "--embeddings with --no-word-vectors",
         ),
         (["--recurrent"], "--recurrent: a MiniLM-tier option; add --encoder"),
         (["--encoder", "TRUNCATED"], "model.safetensors: truncated"),

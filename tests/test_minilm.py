@@ -140,19 +140,21 @@ def test_train_the_minilm_tier_and_evaluate_its_run_folder(tiny_encoder_dir, dat
 
 @pytest.fixture(scope="module")
 def vectors_gru_run(tiny_encoder_dir, data_dir, tmp_path_factory):
-    """A tiny MiniLM-tier run that reads the res14 domain vectors beside the encoder, through a BiGRU."""
+    """A tiny MiniLM-tier run with the tier's defaults: the res14 domain vectors beside the encoder,
+    through a BiGRU (no flag asks for them)."""
     run = tmp_path_factory.mktemp("vectors-gru") / "run"
     args = ["train", "--dataset", "res14", "--encoder", str(tiny_encoder_dir), "--data-dir", str(data_dir),
             "--max-epochs", "1", "--max-train-sentences", "32", "--hidden-dim", "8", "--inner-dim", "4",
-            "--n-slices", "2", "--word-vectors", "--recurrent", "--output", str(run)]  # fmt: skip
+            "--n-slices", "2", "--output", str(run)]  # fmt: skip
     result = coextract(*args)
     assert result.returncode == 0, result.stderr
     return run
 
 
 @pytest.mark.slow
-def test_the_minilm_tier_can_read_the_datasets_word_vectors_through_a_gru(vectors_gru_run, data_dir):
+def test_the_minilm_tier_reads_the_datasets_word_vectors_through_a_gru_by_default(vectors_gru_run, data_dir):
     model, featurizer, run_config = load_run(vectors_gru_run)
+    assert run_config["train"]["model"]["word_vectors"] and run_config["model"]["recurrent"]
     assert run_config["vocabulary"] == read_vocabulary(data_dir, "res14")
     assert model.word_embedding.weight.shape == (len(run_config["vocabulary"]), 100)  # the domain vectors
     batch = featurizer.batch([["the", "pizza"], ["zzzunseen"]])

@@ -106,9 +106,9 @@ def check_tier_options(args: argparse.Namespace) -> None:
         raise CoextractError(
             f"{', '.join(wrong)}: fast-tier options; the MiniLM tier (--encoder) has no word vectors"
         )
-    if args.encoder and hasattr(args, "embeddings") and not getattr(args, "word_vectors", False):
+    if args.encoder and hasattr(args, "embeddings") and not getattr(args, "word_vectors", True):
         raise CoextractError(
-            "--embeddings with --encoder: add --word-vectors to read them beside the encoder"
+            "--embeddings with --no-word-vectors: the MiniLM tier reads the vectors only beside the encoder"
         )
     if not args.encoder and (wrong := given(MINILM_ONLY)):
         raise CoextractError(f"{', '.join(wrong)}: a MiniLM-tier option; add --encoder to train that tier")

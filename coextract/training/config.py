@@ -41,16 +41,20 @@ RECOMMENDED: dict[str, dict] = {
 }
 
 
-# The MiniLM tier's settings (12 epochs, as in the probe of issue 17), and how each dataset's words
-# are read from their pieces: dev's choice over 5 seeds of each (benchmarks/README.md, pooling).
+# The MiniLM tier's settings (12 epochs, as in the probe of issue 17), how each dataset's words
+# are read from their pieces (dev's choice over 5 seeds of each), and the dataset's word vectors
+# beside the encoder's states with a BiGRU over both (dev's choice over 8 seed pairs); both in
+# benchmarks/README.md.
 MINILM: dict = {"max_epochs": 12, "patience": 12, "learning_rate": 1e-3}
 MINILM_POOLING: dict[str, str] = {"res14": "mean", "lap14": "first", "res15": "mean"}
+MINILM_MODEL: dict = {"word_vectors": True, "recurrent": True}
 
 
 def recommended_config(dataset: str, encoder: str = "") -> TrainConfig:
     """A fresh TrainConfig with the dev-chosen settings for `dataset` (the MiniLM tier's with `encoder`)."""
     if encoder:
         pooling = MINILM_POOLING.get(dataset, "first")
-        return TrainConfig(dataset=dataset, encoder=encoder, **MINILM, model={"word_pooling": pooling})
+        model = {**MINILM_MODEL, "word_pooling": pooling}
+        return TrainConfig(dataset=dataset, encoder=encoder, **MINILM, model=model)
     settings = RECOMMENDED.get(dataset, {})
     return TrainConfig(dataset=dataset, **{**settings, "model": dict(settings.get("model", {}))})
