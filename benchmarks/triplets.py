@@ -6,7 +6,9 @@
     python benchmarks/triplets.py --encoder --jobs 8 -- --device cuda   # after --: more `coextract train` flags
 
 Each run is `coextract train` with the dataset's dev-chosen defaults (relations on), through
-f1.py's resumable runner (a finished run folder is kept, so a stopped benchmark continues). From
+f1.py's resumable runner (a finished run folder is kept, so a stopped benchmark continues; each
+run's config and metrics are committed, its weights are not, and a run whose weights stayed on an
+earlier session's machine keeps the row the results file holds for it). From
 the same runs' kept weights, scored with today's decoding (`evaluate.benchmark_scores`): AE / OE /
 ABSA F1 on absa/ test, pair and triplet F1 on aste-v2's own test file, and the nearest-aspect rule
 over each run's own spans (`pairs_baseline.nearest_pairs`), the floor the pair head must beat. Writes
@@ -15,6 +17,7 @@ the published rows. Test scores are read once per run, after dev chose its epoch
 """
 
 import argparse
+import json
 import os
 import statistics
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +32,7 @@ from coextract.evaluation.evaluate import Benchmark, benchmark_scores
 from coextract.evaluation.metrics import span_scores
 from coextract.runtime.decoding import tags_to_spans
 from coextract.runtime.predict import predict_sentences
-from coextract.training.checkpoint import load_run, torch_backend
+from coextract.training.checkpoint import WEIGHTS, load_run, torch_backend
 
 PUBLISHED = {  # percent: triplet F1 on aste-v2 test (14res, 14lap, 15res), ABSA F1 on absa/ test
     "IMN-D (He et al., ACL 2019)": {"absa": [68.32, 57.66, 57.91]},
@@ -56,10 +59,14 @@ def nearest_rule_pair_f1(backend, featurizer, aste_test: list) -> float:
     return span_scores([[(t.aspect, t.opinion) for t in e.triplets] for e in aste_test], pred).f1
 
 
-def row(run_dir: Path, run: dict, data_dir: Path) -> dict:
+def row(run_dir: Path, run: dict, data_dir: Path, earlier: dict) -> dict:
     """One run's figures: its kept weights scored again with today's decoding (`runtime.relations`),
-    which may be newer than the run (its epoch was chosen with the decoding of its day)."""
+    which may be newer than the run (its epoch was chosen with the decoding of its day). A run whose
+    weights stayed on the machine of an earlier session (its config and metrics are committed, its
+    weights are not) keeps the row the results file holds for it."""
     metrics = run["metrics"]
+    if not (run_dir / WEIGHTS).is_file():
+        return earlier_row(run_dir, metrics, earlier)
     model, featurizer, config = load_run(run_dir)
     benchmark = Benchmark.read(data_dir, config["dataset"])
     backend = torch_backend(model)
@@ -73,6 +80,19 @@ def row(run_dir: Path, run: dict, data_dir: Path) -> dict:
         "device": run["config"]["train"].get("device", "cpu"),
         "machine": metrics.get("machine", "not recorded"),
     }
+
+
+def earlier_row(run_dir: Path, metrics: dict, earlier: dict) -> dict:
+    """The row `earlier` (the results file as last written) holds for this run; the same run when its
+    epoch count and seconds per epoch match, which no rerun repeats to the microsecond."""
+    seeds = earlier.get("datasets", {}).get(metrics["dataset"], {}).get("seeds", {})
+    kept = seeds.get(str(metrics["seed"]))
+    if kept is None or kept["seconds_per_epoch"] != metrics["seconds_per_epoch"]:
+        raise SystemExit(
+            f"{run_dir}: its weights are not here and the results file holds no row of this run; "
+            "delete the folder to train it again"
+        )
+    return kept
 
 
 def summarize(rows: dict) -> dict:
@@ -165,15 +185,26 @@ def main() -> None:
     train_args = ["--data-dir", str(data_dir), "--relations", *args.train_args]
     if args.encoder:
         train_args += ["--encoder"] + ([] if args.encoder == "default" else [args.encoder])
+    results_file = HERE / "results" / f"{name}.json"
+    earlier = json.loads(results_file.read_text()) if results_file.is_file() else {}
     jobs = [(d, s) for d in args.datasets for s in args.seeds]
-    if args.finished:
-        jobs = [(d, s) for d, s in jobs if (runs_dir / f"{d}-s{s}" / "metrics.json").is_file()]
+    recorded = {(d, int(s)) for d, r in earlier.get("datasets", {}).items() for s in r["seeds"]}
+    runnable = [  # a run folder here is scored; a run only the results file remembers is kept as it is
+        (d, s)
+        for d, s in jobs
+        if (runs_dir / f"{d}-s{s}" / "metrics.json").is_file() or not (args.finished or (d, s) in recorded)
+    ]
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     with ThreadPoolExecutor(args.jobs) as pool:
-        done = list(pool.map(lambda job: train_one(*job, runs_dir, train_args, threads), jobs))
+        finished = pool.map(lambda job: train_one(*job, runs_dir, train_args, threads), runnable)
+        done = dict(zip(runnable, finished, strict=True))
     rows: dict = {}
-    for (dataset, seed), run in zip(jobs, done, strict=True):
-        rows.setdefault(dataset, {})[str(seed)] = row(runs_dir / f"{dataset}-s{seed}", run, data_dir)
+    for dataset, seed in jobs:
+        run_dir = runs_dir / f"{dataset}-s{seed}"
+        if (dataset, seed) in done:
+            rows.setdefault(dataset, {})[str(seed)] = row(run_dir, done[dataset, seed], data_dir, earlier)
+        elif (dataset, seed) in recorded:
+            rows.setdefault(dataset, {})[str(seed)] = earlier["datasets"][dataset]["seeds"][str(seed)]
     results = summarize(rows)
     label = "coextract CMLA over MiniLM" if args.encoder else "coextract CMLA (fast tier)"
     publish(name, results, table(results, label))
