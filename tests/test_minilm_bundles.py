@@ -31,10 +31,17 @@ def test_each_bundle_is_a_whole_folder_under_50_mb(name):
     assert "Apache License" in (folder / "LICENSE").read_text()
 
 
-def test_load_finds_the_terms():
+def test_load_finds_the_terms_and_who_thinks_what():
     result = coextract.load("restaurant-minilm")(TEXT)
     assert [(s.text, s.start, s.end) for s in result.aspects] == [("pizza", 4, 9), ("waiter", 28, 34)]
-    assert [(s.text, s.start, s.end) for s in result.opinions] == [("great", 14, 19), ("slow", 49, 53)]
+    assert [(s.text, s.start, s.end) for s in result.opinions] == [
+        ("great", 14, 19),
+        ("painfully slow", 39, 53),
+    ]
+    assert [(p.aspect.text, p.opinion.text, p.sentiment) for p in result.pairs] == [
+        ("pizza", "great", "positive"),
+        ("waiter", "painfully slow", "negative"),
+    ]
 
 
 @pytest.mark.slow  # a subprocess, or a MiniLM model loaded twice
