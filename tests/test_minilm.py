@@ -128,7 +128,9 @@ def test_the_warm_up_rises_then_falls_and_the_encoder_learns_slower():
 def test_train_the_minilm_tier_and_evaluate_its_run_folder(tiny_encoder_dir, data_dir, tmp_path):
     config = TrainConfig(dataset="res14", encoder=str(tiny_encoder_dir), max_epochs=2, patience=2, average_top=0,
                          max_train_sentences=64, model={"hidden_dim": 8, "inner_dim": 4, "n_slices": 2})  # fmt: skip
+    (tiny_encoder_dir / "tokenizer.json").chmod(0o444)  # as in a read-only model cache
     metrics = train(config, data_dir, tmp_path / "run")
+    assert (tmp_path / "run" / "tokenizer.json").stat().st_mode & 0o200  # the run folder stays writable
     assert len(metrics["history"]) == 2 and metrics["history"][1]["loss"] < metrics["history"][0]["loss"]
     run_config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert run_config["tier"] == "minilm" and (tmp_path / "run" / "tokenizer.json").is_file()

@@ -57,13 +57,14 @@ def torch_backend(model: CMLA) -> Backend:
 def save_run(output: Path, model: CMLA | MiniLMCMLA, run_config: dict, metrics: dict) -> None:
     """Write the run folder: weights, config (with the coextract version) and metrics; a MiniLM-tier
     run also keeps its encoder's tokenizer.json (so the folder is whole without the encoder folder)
-    and its LICENSE (which must travel with the weights)."""
+    and its LICENSE (which must travel with the weights): their bytes, not their read-only mode, so
+    that `--overwrite` can write the folder again."""
     output.mkdir(parents=True, exist_ok=True)
     if tier(run_config) == "minilm":
         encoder = Path(run_config["encoder"])
-        shutil.copy(encoder / TOKENIZER, output / TOKENIZER)
+        shutil.copyfile(encoder / TOKENIZER, output / TOKENIZER)
         if (encoder / LICENSE).is_file():
-            shutil.copy(encoder / LICENSE, output / LICENSE)
+            shutil.copyfile(encoder / LICENSE, output / LICENSE)
     torch.save({name: tensor.cpu() for name, tensor in model.state_dict().items()}, output / WEIGHTS)
     run_config = {"coextract_version": __version__, **run_config}
     (output / RUN_CONFIG).write_text(json.dumps(run_config, indent=1) + "\n")

@@ -81,11 +81,11 @@ def export_run(
         half_weights = store_half(staging / "model.onnx")
         meta = describe(run_config, read_metrics(run_dir), featurizer)
         if tier(run_config) == "minilm":
-            shutil.copy(run_dir / TOKENIZER, staging / TOKENIZER)
+            shutil.copyfile(run_dir / TOKENIZER, staging / TOKENIZER)
             meta["files_sha256"][TOKENIZER] = file_sha256(staging / TOKENIZER)
             meta["encoder_license"] = None  # the card then says that no licence came with the encoder
             if (run_dir / LICENSE).is_file():
-                shutil.copy(run_dir / LICENSE, staging / LICENSE)
+                shutil.copyfile(run_dir / LICENSE, staging / LICENSE)
                 meta["files_sha256"][LICENSE] = file_sha256(staging / LICENSE)
                 meta["encoder_license"] = license_name((staging / LICENSE).read_text(errors="replace"))
         seal(staging / "model.onnx", meta)
