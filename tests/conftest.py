@@ -14,6 +14,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 from pathlib import Path
 
@@ -55,6 +56,30 @@ def coextract(*args, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "coextract", *args], capture_output=True, text=True, **kwargs
     )
+
+
+def build_coextract_wheel(dest: Path) -> subprocess.CompletedProcess:
+    """`pip wheel` of this repository into `dest`. setuptools builds in the repository's own build/
+    folder, so two builds at once (tests on two xdist workers) collide there: one at a time."""
+    root = Path(__file__).resolve().parents[1]
+    with open(Path(tempfile.gettempdir()) / f"coextract-wheel-{os.getuid()}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "-q",
+                "-w",
+                str(dest),
+                str(root),
+            ],
+            capture_output=True,
+            text=True,
+        )
 
 
 def coextract_in_terminal(*args, cwd=None, timeout: float = 300) -> tuple[int, str]:

@@ -1,12 +1,12 @@
 """The wheel ships the bundled models, and the base install needs no torch."""
 
-import subprocess
-import sys
 import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import build_coextract_wheel
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,22 +21,7 @@ def test_base_dependencies_have_no_torch():
 def test_wheel_contains_the_bundled_models(tmp_path):
     bundled = sorted(p.parent.name for p in (ROOT / "export" / "models").glob("*/meta.json"))
     assert {"res14", "lap14", "res15", "res14-minilm", "lap14-minilm"} <= set(bundled)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(ROOT),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = build_coextract_wheel(tmp_path)
     assert result.returncode == 0, result.stderr
     (wheel,) = tmp_path.glob("coextract-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

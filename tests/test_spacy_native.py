@@ -19,6 +19,7 @@ from coextract.evaluation.evaluate import evaluate_raw
 from coextract.evaluation.semeval import read_semeval14
 from coextract.runtime.model_names import resolve_model
 from coextract.runtime.tagger import load
+from tests.conftest import build_coextract_wheel
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "The battery life is great but the screen is dim."
@@ -182,8 +183,8 @@ def test_a_packaged_pipeline_installs_and_tags_in_a_fresh_venv_without_torch(tmp
         "--build",
         "wheel",
     )
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"),
-        str(Path(__file__).resolve().parents[1]))  # fmt: skip
+    built = build_coextract_wheel(tmp_path / "dist")
+    assert built.returncode == 0, built.stdout + built.stderr
     wheels = sorted(str(p) for p in (tmp_path / "dist").rglob("*.whl"))
     assert [Path(w).name.split("-")[0] for w in wheels] == ["coextract", "en_coextract_restaurant"]
     venv = tmp_path / "venv"
