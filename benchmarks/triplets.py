@@ -82,11 +82,15 @@ def row(run_dir: Path, run: dict, data_dir: Path, earlier: dict) -> dict:
     }
 
 
+def recorded_row(earlier: dict, dataset: str, seed: int) -> dict | None:
+    """The row of a run in `earlier` (the results file as last written), or None."""
+    return earlier.get("datasets", {}).get(dataset, {}).get("seeds", {}).get(str(seed))
+
+
 def earlier_row(run_dir: Path, metrics: dict, earlier: dict) -> dict:
     """The row `earlier` (the results file as last written) holds for this run; the same run when its
     epoch count and seconds per epoch match, which no rerun repeats to the microsecond."""
-    seeds = earlier.get("datasets", {}).get(metrics["dataset"], {}).get("seeds", {})
-    kept = seeds.get(str(metrics["seed"]))
+    kept = recorded_row(earlier, metrics["dataset"], metrics["seed"])
     if kept is None or kept["seconds_per_epoch"] != metrics["seconds_per_epoch"]:
         raise SystemExit(
             f"{run_dir}: its weights are not here and the results file holds no row of this run; "
@@ -188,11 +192,11 @@ def main() -> None:
     results_file = HERE / "results" / f"{name}.json"
     earlier = json.loads(results_file.read_text()) if results_file.is_file() else {}
     jobs = [(d, s) for d in args.datasets for s in args.seeds]
-    recorded = {(d, int(s)) for d, r in earlier.get("datasets", {}).items() for s in r["seeds"]}
     runnable = [  # a run folder here is scored; a run only the results file remembers is kept as it is
         (d, s)
         for d, s in jobs
-        if (runs_dir / f"{d}-s{s}" / "metrics.json").is_file() or not (args.finished or (d, s) in recorded)
+        if (runs_dir / f"{d}-s{s}" / "metrics.json").is_file()
+        or not (args.finished or recorded_row(earlier, d, s))
     ]
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     with ThreadPoolExecutor(args.jobs) as pool:
@@ -203,8 +207,8 @@ def main() -> None:
         run_dir = runs_dir / f"{dataset}-s{seed}"
         if (dataset, seed) in done:
             rows.setdefault(dataset, {})[str(seed)] = row(run_dir, done[dataset, seed], data_dir, earlier)
-        elif (dataset, seed) in recorded:
-            rows.setdefault(dataset, {})[str(seed)] = earlier["datasets"][dataset]["seeds"][str(seed)]
+        elif kept := recorded_row(earlier, dataset, seed):
+            rows.setdefault(dataset, {})[str(seed)] = kept
     results = summarize(rows)
     label = "coextract CMLA over MiniLM" if args.encoder else "coextract CMLA (fast tier)"
     publish(name, results, table(results, label))
